@@ -1,0 +1,171 @@
+"""Configuration dataclasses for ELECTRA models and experiments.
+
+Built on Model Garden's `hyperparams.Config`, so presets load from YAML and
+accept `--params_override` strings exactly as in tensorflow/models.
+"""
+
+import dataclasses
+import os
+from typing import Optional
+
+from official.modeling.hyperparams import base_config
+from official.modeling.hyperparams import params_dict
+
+PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs")
+
+ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
+
+
+def _require(condition, message):
+  if not condition:
+    raise ValueError(message)
+
+
+@dataclasses.dataclass
+class EncoderConfig(base_config.Config):
+  """A BERT-like encoder whose embeddings may be narrower than its layers."""
+  vocab_size: int = 30522
+  embedding_size: int = 128
+  hidden_size: int = 256
+  num_layers: int = 12
+  num_attention_heads: int = 4
+  intermediate_size: int = 1024
+  # "gelu" is the exact erf GELU of BERT/ELECTRA; "gelu_tanh" the approximation.
+  hidden_act: str = "gelu"
+  hidden_dropout_prob: float = 0.1
+  attention_probs_dropout_prob: float = 0.1
+  max_position_embeddings: int = 512
+  type_vocab_size: int = 2
+  layer_norm_eps: float = 1e-12
+  initializer_range: float = 0.02
+
+  def validate(self):
+    for name in ("vocab_size", "embedding_size", "hidden_size", "num_layers",
+                 "num_attention_heads", "intermediate_size",
+                 "max_position_embeddings", "type_vocab_size"):
+      value = getattr(self, name)
+      _require(isinstance(value, int) and value > 0,
+               f"EncoderConfig.{name} must be a positive integer, got {value!r}")
+    _require(self.hidden_size % self.num_attention_heads == 0,
+             f"EncoderConfig.hidden_size ({self.hidden_size}) must be divisible "
+             f"by num_attention_heads ({self.num_attention_heads})")
+    _require(self.hidden_act in ACTIVATIONS,
+             f"EncoderConfig.hidden_act must be one of {ACTIVATIONS}, "
+             f"got {self.hidden_act!r}")
+    for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+      value = getattr(self, name)
+      _require(0.0 <= value < 1.0,
+               f"EncoderConfig.{name} must be in [0, 1), got {value!r}")
+    _require(self.layer_norm_eps > 0 and self.initializer_range > 0,
+             "EncoderConfig.layer_norm_eps and initializer_range must be > 0")
+
+
+@dataclasses.dataclass
+class PretrainerConfig(base_config.Config):
+  """The generator/discriminator pair and the replaced-token-detection task."""
+  discriminator: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
+  # Generator width as a fraction of the discriminator's (paper: 1/4 for small
+  # and large, 1/3 for base; small++ uses 1.0). Depth and embeddings are shared.
+  generator_size: float = 0.25
+  mask_prob: float = 0.15
+  # Share of masked positions replaced by [MASK]; the rest keep their token.
+  mask_token_rate: float = 0.85
+  max_predictions_per_seq: int = 19
+  mlm_weight: float = 1.0
+  disc_weight: float = 50.0
+  temperature: float = 1.0
+  disallow_correct: bool = False
+
+  def generator(self) -> EncoderConfig:
+    """The generator encoder: the discriminator scaled by `generator_size`."""
+    disc = self.discriminator
+    scale = self.generator_size
+    return EncoderConfig(
+        vocab_size=disc.vocab_size,
+        embedding_size=disc.embedding_size,
+        hidden_size=int(round(disc.hidden_size * scale)),
+        num_layers=disc.num_layers,
+        num_attention_heads=max(1, int(round(disc.num_attention_heads * scale))),
+        intermediate_size=int(round(disc.intermediate_size * scale)),
+        hidden_act=disc.hidden_act,
+        hidden_dropout_prob=disc.hidden_dropout_prob,
+        attention_probs_dropout_prob=disc.attention_probs_dropout_prob,
+        max_position_embeddings=disc.max_position_embeddings,
+        type_vocab_size=disc.type_vocab_size,
+        layer_norm_eps=disc.layer_norm_eps,
+        initializer_range=disc.initializer_range)
+
+  def validate(self):
+    self.discriminator.validate()
+    _require(0.0 < self.generator_size <= 1.0,
+             f"generator_size must be in (0, 1], got {self.generator_size!r}")
+    self.generator().validate()
+    _require(0.0 < self.mask_prob < 1.0,
+             f"mask_prob must be in (0, 1), got {self.mask_prob!r}")
+    _require(0.0 <= self.mask_token_rate <= 1.0,
+             f"mask_token_rate must be in [0, 1], got {self.mask_token_rate!r}")
+    _require(self.max_predictions_per_seq > 0,
+             "max_predictions_per_seq must be > 0")
+    _require(self.temperature > 0, "temperature must be > 0")
+
+
+@dataclasses.dataclass
+class TrainConfig(base_config.Config):
+  """Optimisation settings (original ELECTRA defaults for ELECTRA-Small)."""
+  learning_rate: float = 5e-4
+  batch_size: int = 128
+  seq_length: int = 128
+  num_train_steps: int = 1_000_000
+  num_warmup_steps: int = 10_000
+  weight_decay: float = 0.01
+  clip_norm: float = 1.0
+  seed: int = 42
+
+  def validate(self):
+    for name in ("batch_size", "seq_length", "num_train_steps"):
+      value = getattr(self, name)
+      _require(isinstance(value, int) and value > 0,
+               f"TrainConfig.{name} must be a positive integer, got {value!r}")
+    _require(self.learning_rate > 0, "TrainConfig.learning_rate must be > 0")
+    _require(self.num_warmup_steps >= 0, "num_warmup_steps must be >= 0")
+
+
+@dataclasses.dataclass
+class ExperimentConfig(base_config.Config):
+  model: PretrainerConfig = dataclasses.field(default_factory=PretrainerConfig)
+  train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+  def validate(self):
+    self.model.validate()
+    self.train.validate()
+    _require(self.train.seq_length <= self.model.discriminator.max_position_embeddings,
+             f"train.seq_length ({self.train.seq_length}) exceeds "
+             "max_position_embeddings "
+             f"({self.model.discriminator.max_position_embeddings})")
+
+
+def preset_names():
+  return sorted(f[:-len(".yaml")] for f in os.listdir(PRESETS_DIR)
+                if f.endswith(".yaml"))
+
+
+def load_experiment(name_or_path: str,
+                    params_override: Optional[str] = None) -> ExperimentConfig:
+  """Loads a preset by name ("small", "base", ...) or a YAML file by path.
+
+  Unknown keys in the file or in `params_override` raise a KeyError naming them.
+  """
+  path = name_or_path
+  if not os.path.exists(path):
+    path = os.path.join(PRESETS_DIR, f"{name_or_path}.yaml")
+    if not os.path.exists(path):
+      raise FileNotFoundError(
+          f"No config file {name_or_path!r} and no preset of that name; "
+          f"presets: {', '.join(preset_names())}")
+  config = ExperimentConfig()
+  config = params_dict.override_params_dict(config, path, is_strict=True)
+  if params_override:
+    config = params_dict.override_params_dict(
+        config, params_override, is_strict=True)
+  config.validate()
+  return config

@@ -1,0 +1,4 @@
+"""Keras layers specific to ELECTRA; generic ones come from Model Garden."""
+
+from electra_tf.layers.embeddings import ElectraEmbeddings
+from electra_tf.layers.rtd_head import ReplacedTokenDetectionHead

@@ -1,0 +1,21 @@
+"""Replaced-token-detection head of the ELECTRA discriminator."""
+
+import tensorflow as tf
+import tf_keras
+from official.modeling import tf_utils
+
+
+class ReplacedTokenDetectionHead(tf_keras.layers.Layer):
+  """Dense + activation + dense to one logit per token (original / replaced)."""
+
+  def __init__(self, hidden_size, activation, initializer, **kwargs):
+    super().__init__(**kwargs)
+    self.dense = tf_keras.layers.Dense(
+        hidden_size, activation=activation,
+        kernel_initializer=tf_utils.clone_initializer(initializer), name="dense")
+    self.dense_prediction = tf_keras.layers.Dense(
+        1, kernel_initializer=tf_utils.clone_initializer(initializer),
+        name="dense_prediction")
+
+  def call(self, sequence_output):
+    return tf.squeeze(self.dense_prediction(self.dense(sequence_output)), -1)

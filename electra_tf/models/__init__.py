@@ -1,0 +1,3 @@
+"""ELECTRA training models."""
+
+from electra_tf.models.electra_pretrainer import ElectraPretrainer

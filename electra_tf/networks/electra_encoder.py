@@ -1,0 +1,106 @@
+"""The ELECTRA transformer encoder network."""
+
+from typing import Optional
+
+import tensorflow as tf
+import tf_keras
+from official.modeling import tf_utils
+from official.nlp.modeling import layers as nlp_layers
+
+from electra_tf import activations
+from electra_tf.configs import EncoderConfig
+from electra_tf.layers import ElectraEmbeddings
+
+INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
+
+
+def make_embeddings(config: EncoderConfig) -> ElectraEmbeddings:
+  return ElectraEmbeddings(
+      vocab_size=config.vocab_size,
+      embedding_size=config.embedding_size,
+      max_position_embeddings=config.max_position_embeddings,
+      type_vocab_size=config.type_vocab_size,
+      dropout_rate=config.hidden_dropout_prob,
+      layer_norm_eps=config.layer_norm_eps,
+      initializer=tf_keras.initializers.TruncatedNormal(
+          stddev=config.initializer_range),
+      name="embeddings")
+
+
+class ElectraEncoder(tf_keras.Model):
+  """Embeddings, a projection to `hidden_size`, then post-LN transformer blocks.
+
+  Call with a dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`
+  ([batch, seq]); returns `sequence_output` [batch, seq, hidden],
+  `pooled_output` [batch, hidden] (tanh dense on the first token) and
+  `encoder_outputs` (one [batch, seq, hidden] tensor per layer).
+
+  Args:
+    config: the encoder's sizes.
+    embeddings: an `ElectraEmbeddings` to share with another encoder; a new
+      one is made when None. Its `embedding_size` must match the config's.
+  """
+
+  def __init__(self, config: EncoderConfig,
+               embeddings: Optional[ElectraEmbeddings] = None, **kwargs):
+    super().__init__(**kwargs)
+    config.validate()
+    self.config = config
+    if embeddings is None:
+      embeddings = make_embeddings(config)
+    elif embeddings.embedding_size != config.embedding_size:
+      raise ValueError(
+          f"Shared embeddings are {embeddings.embedding_size} wide but the "
+          f"config asks for embedding_size={config.embedding_size}")
+    self.embeddings = embeddings
+    initializer = tf_keras.initializers.TruncatedNormal(
+        stddev=config.initializer_range)
+    self.embedding_projection = None
+    if config.embedding_size != config.hidden_size:
+      self.embedding_projection = tf_keras.layers.Dense(
+          config.hidden_size, kernel_initializer=initializer,
+          name="embedding_projection")
+    self.attention_mask = nlp_layers.SelfAttentionMask()
+    self.transformer_layers = [
+        nlp_layers.TransformerEncoderBlock(
+            num_attention_heads=config.num_attention_heads,
+            inner_dim=config.intermediate_size,
+            inner_activation=activations.get_activation(config.hidden_act),
+            output_dropout=config.hidden_dropout_prob,
+            attention_dropout=config.attention_probs_dropout_prob,
+            norm_first=False,
+            norm_epsilon=config.layer_norm_eps,
+            kernel_initializer=tf_utils.clone_initializer(initializer),
+            name=f"transformer/layer_{i}")
+        for i in range(config.num_layers)
+    ]
+    self.pooler = tf_keras.layers.Dense(
+        config.hidden_size, activation="tanh",
+        kernel_initializer=tf_utils.clone_initializer(initializer),
+        name="pooler_transform")
+    # Create every variable now, so heads can tie to them and checkpoints load.
+    dummy = tf.zeros([1, 1], tf.int32)
+    self(dict(input_word_ids=dummy, input_mask=dummy + 1, input_type_ids=dummy))
+
+  def get_embedding_table(self):
+    return self.embeddings.embedding_table
+
+  def call(self, inputs, training=None):
+    if not isinstance(inputs, dict):
+      inputs = dict(zip(INPUT_KEYS, inputs))
+    missing = [k for k in INPUT_KEYS if k not in inputs]
+    if missing:
+      raise KeyError(f"ElectraEncoder inputs lack {missing}; expected keys "
+                     f"{list(INPUT_KEYS)}")
+    word_ids = inputs["input_word_ids"]
+    x = self.embeddings(word_ids, inputs["input_type_ids"], training=training)
+    if self.embedding_projection is not None:
+      x = self.embedding_projection(x)
+    mask = self.attention_mask(x, inputs["input_mask"])
+    encoder_outputs = []
+    for layer in self.transformer_layers:
+      x = layer([x, mask], training=training)
+      encoder_outputs.append(x)
+    return dict(sequence_output=x,
+                pooled_output=self.pooler(x[:, 0, :]),
+                encoder_outputs=encoder_outputs)

@@ -1,0 +1,1 @@
+"""Tensor ops for ELECTRA pretraining."""

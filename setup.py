@@ -1,0 +1,29 @@
+"""electra_tf: ELECTRA pretraining, fine-tuning and TF-Hub export in TF2."""
+
+import setuptools
+
+setuptools.setup(
+    name="electra_tf",
+    version="0.1.0",
+    description="ELECTRA for TensorFlow 2 / tf_keras in the Model Garden style",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.13",
+    packages=setuptools.find_packages(include=["electra_tf", "electra_tf.*",
+                                               "export", "export.*"]),
+    install_requires=[
+        "tensorflow==2.20.*",
+        "tensorflow-text==2.20.*",
+        "tf-keras==2.20.*",
+        "tensorflow-hub==0.16.*",
+        "tf-models-official==2.20.0",
+        "absl-py",
+        "pyyaml",
+    ],
+    extras_require={
+        # torch 2.13.0 (CPU) and transformers are only the outside reference.
+        "test": ["pytest", "torch==2.13.0", "transformers==5.23.0",
+                 "safetensors"],
+    },
+)
