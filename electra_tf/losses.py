@@ -35,8 +35,8 @@ def pretraining_loss_and_metrics(outputs, input_mask, mlm_weight: float = 1.0,
                masked_lm_ids), tf.float32)
 
   disc_logits = tf.cast(outputs["disc_logits"], tf.float32)
-  disc_label = tf.cast(outputs["disc_label"], tf.float32)
   real = tf.cast(input_mask, tf.float32)
+  disc_label = tf.cast(outputs["disc_label"], tf.float32) * real
   disc_losses = tf.nn.sigmoid_cross_entropy_with_logits(
       labels=disc_label, logits=disc_logits)
   num_real = tf.reduce_sum(real)

@@ -25,8 +25,8 @@ class ElectraPretrainer(tf_keras.Model):
 
   Outputs: `lm_outputs` [batch, P, vocab] (generator MLM at the masked
   positions), `disc_logits` [batch, seq], `disc_label` [batch, seq] (1 where the
-  sampled token differs from the original; 0 on padding), the
-  `masked_lm_positions/ids/weights` used, and `sentence_outputs` [batch,
+  sampled token differs from the original; 0 on padding), `disc_input_ids`
+  (what the discriminator saw), the `masked_lm_positions/ids/weights` used, and `sentence_outputs` [batch,
   num_classes] when `num_classes` is set.
 
   Args:
@@ -90,6 +90,13 @@ class ElectraPretrainer(tf_keras.Model):
           name="generator_classification_head")
     self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
                 else tf.random.Generator.from_non_deterministic_state())
+    # Create the heads' variables now, so weights load before the first call.
+    generator_output = tf.zeros([1, 1, generator_network.config.hidden_size])
+    self.masked_lm(generator_output, tf.zeros([1, 1], tf.int32))
+    self.discriminator_head(
+        tf.zeros([1, 1, discriminator_network.config.hidden_size]))
+    if self.classification is not None:
+      self.classification(generator_output)
 
   def _masked_inputs(self, inputs, seed):
     """Returns (masked ids, original ids, positions, ids, weights)."""
@@ -137,6 +144,7 @@ class ElectraPretrainer(tf_keras.Model):
         lm_outputs=lm_outputs,
         disc_logits=self.discriminator_head(disc_output["sequence_output"]),
         disc_label=disc_label,
+        disc_input_ids=disc_ids,
         masked_lm_positions=positions,
         masked_lm_ids=masked_lm_ids,
         masked_lm_weights=weights)

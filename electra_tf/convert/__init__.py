@@ -1,0 +1,1 @@
+"""Weight conversion from and to other ELECTRA implementations."""

@@ -1,0 +1,1 @@
+"""Input pipelines for ELECTRA pretraining."""

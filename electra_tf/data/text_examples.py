@@ -1,0 +1,89 @@
+"""Plain text -> fixed-length single-segment ELECTRA examples, in memory.
+
+Input format (as in BERT and ELECTRA): one sentence per line, documents
+separated by blank lines. Each document's word pieces are cut into chunks of
+`seq_length - 2` and framed as [CLS] chunk [SEP], padded with [PAD].
+"""
+
+import os
+from typing import Dict, List
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def read_vocab_special_ids(vocab_file: str) -> Dict[str, int]:
+  """Ids of [PAD], [CLS], [SEP] and [MASK] in a WordPiece vocab file."""
+  if not os.path.isfile(vocab_file):
+    raise FileNotFoundError(f"Vocab file not found: {vocab_file}")
+  with open(vocab_file, encoding="utf-8") as f:
+    ids = {line.rstrip("\n"): i for i, line in enumerate(f)}
+  missing = [t for t in SPECIAL_TOKENS if t not in ids]
+  if missing:
+    raise ValueError(f"Vocab file {vocab_file} lacks special tokens {missing}")
+  return {t: ids[t] for t in SPECIAL_TOKENS}
+
+
+def read_documents(path: str) -> List[List[str]]:
+  """Documents (lists of non-empty lines) of a blank-line-separated text file."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"Text file not found: {path}")
+  with open(path, "rb") as f:
+    raw = f.read()
+  try:
+    text = raw.decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise ValueError(f"{path} is not valid UTF-8 (byte {e.start}: "
+                     f"{raw[e.start:e.start + 4]!r})") from None
+  documents = [[line.strip() for line in block.splitlines() if line.strip()]
+               for block in text.split("\n\n")]
+  documents = [d for d in documents if d]
+  if not documents:
+    raise ValueError(f"{path} holds no text")
+  return documents
+
+
+def make_examples(text_file: str, vocab_file: str, seq_length: int,
+                  do_lower_case: bool = True) -> Dict[str, np.ndarray]:
+  """Tokenizes `text_file` into int32 arrays of shape [num_examples, seq_length].
+
+  Returns a dict with `input_word_ids`, `input_mask` and `input_type_ids`.
+  """
+  if seq_length < 3:
+    raise ValueError(f"seq_length must be at least 3, got {seq_length}")
+  special = read_vocab_special_ids(vocab_file)
+  documents = read_documents(text_file)
+  tokenizer = tf_text.BertTokenizer(vocab_file, lower_case=do_lower_case,
+                                    token_out_type=tf.int32)
+  chunk = seq_length - 2
+  rows = []
+  for document in documents:
+    pieces = tokenizer.tokenize(tf.constant(document)).merge_dims(1, -1)
+    ids = pieces.flat_values.numpy()
+    for start in range(0, len(ids), chunk):
+      rows.append(ids[start:start + chunk])
+  word_ids = np.full((len(rows), seq_length), special["[PAD]"], np.int32)
+  for i, row in enumerate(rows):
+    word_ids[i, 0] = special["[CLS]"]
+    word_ids[i, 1:len(row) + 1] = row
+    word_ids[i, len(row) + 1] = special["[SEP]"]
+  input_mask = (word_ids != special["[PAD]"]).astype(np.int32)
+  return dict(input_word_ids=word_ids, input_mask=input_mask,
+              input_type_ids=np.zeros_like(word_ids))
+
+
+def make_dataset(examples: Dict[str, np.ndarray], batch_size: int,
+                 seed: int) -> tf.data.Dataset:
+  """An endless shuffled stream of full batches."""
+  num_examples = len(examples["input_word_ids"])
+  if num_examples < batch_size:
+    raise ValueError(f"Only {num_examples} examples for batch size "
+                     f"{batch_size}; give more text or a smaller batch")
+  return (tf.data.Dataset.from_tensor_slices(examples)
+          .shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
+          .repeat()
+          .batch(batch_size, drop_remainder=True)
+          .prefetch(tf.data.AUTOTUNE))

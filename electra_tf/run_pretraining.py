@@ -1,0 +1,93 @@
+"""Pretrains ELECTRA on a text file and prints the losses.
+
+Defaults: the tiny preset on the shipped State of the Union text, e.g.
+
+  python -m electra_tf.run_pretraining
+  python -m electra_tf.run_pretraining --config=small --train_text=my.txt
+"""
+
+import os
+import time
+
+from absl import app
+from absl import flags
+import tensorflow as tf
+import tf_keras
+
+from electra_tf import builders
+from electra_tf import configs
+from electra_tf import trainer
+from electra_tf.data import text_examples
+
+_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+
+_CONFIG = flags.DEFINE_string(
+    "config", "tiny", "Preset name (" + ", ".join(configs.preset_names()) +
+    ") or path of a YAML experiment file.")
+_PARAMS_OVERRIDE = flags.DEFINE_string(
+    "params_override", None,
+    "Overrides as 'train.batch_size=8,model.mask_prob=0.2' or YAML.")
+_TRAIN_TEXT = flags.DEFINE_string(
+    "train_text", os.path.join(_DATA_DIR, "sotu_1940_2021.txt"),
+    "Text file: one sentence per line, blank lines between documents.")
+_VOCAB_FILE = flags.DEFINE_string(
+    "vocab_file", os.path.join(_DATA_DIR, "vocab_uncased.txt"),
+    "WordPiece vocabulary.")
+_DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True,
+                                   "Lower-case text before tokenizing.")
+_MODEL_DIR = flags.DEFINE_string(
+    "model_dir", None, "If set, the final checkpoint is written here.")
+_LOG_EVERY = flags.DEFINE_integer("log_every", 10, "Steps between log lines.")
+_JIT_COMPILE = flags.DEFINE_bool("jit_compile", False,
+                                 "Compile the train step with XLA.")
+
+
+def pretrain(config: configs.ExperimentConfig, train_text: str,
+             vocab_file: str, do_lower_case: bool = True,
+             model_dir: str = None, log_every: int = 10,
+             jit_compile: bool = False):
+  """Trains for `config.train.num_train_steps`; returns the per-step losses."""
+  train = config.train
+  tf_keras.utils.set_random_seed(train.seed)
+  special = text_examples.read_vocab_special_ids(vocab_file)
+  examples = text_examples.make_examples(train_text, vocab_file,
+                                         train.seq_length, do_lower_case)
+  dataset = text_examples.make_dataset(examples, train.batch_size, train.seed)
+  model = builders.build_pretrainer(
+      config.model, seed=train.seed, mask_token_id=special["[MASK]"],
+      special_token_ids=(special["[PAD]"], special["[CLS]"], special["[SEP]"]))
+  optimizer = trainer.make_optimizer(train)
+  train_step = trainer.make_train_step(model, optimizer, config.model,
+                                       jit_compile)
+  print(f"{len(examples['input_word_ids'])} examples of {train.seq_length} "
+        f"tokens", flush=True)
+  losses = []
+  start = time.perf_counter()
+  for step, batch in enumerate(dataset.take(train.num_train_steps), 1):
+    loss, metrics = train_step(batch)
+    losses.append(float(loss))
+    if step % log_every == 0 or step == train.num_train_steps:
+      rate = step * train.batch_size / (time.perf_counter() - start)
+      print(f"step {step:>6}  loss {loss:.4f}  "
+            f"mlm {metrics['mlm_loss']:.4f}  disc {metrics['disc_loss']:.4f}  "
+            f"mlm_acc {metrics['mlm_accuracy']:.3f}  "
+            f"rtd_acc {metrics['rtd_accuracy']:.3f}  "
+            f"{rate:.1f} examples/s", flush=True)
+  print(f"{model.count_params():,} parameters; loss {losses[0]:.4f} -> "
+        f"{losses[-1]:.4f}")
+  if model_dir:
+    path = tf.train.Checkpoint(model=model).save(
+        os.path.join(model_dir, "ckpt"))
+    print(f"saved {path}")
+  return losses
+
+
+def main(argv):
+  del argv
+  config = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+  pretrain(config, _TRAIN_TEXT.value, _VOCAB_FILE.value, _DO_LOWER_CASE.value,
+           _MODEL_DIR.value, _LOG_EVERY.value, _JIT_COMPILE.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

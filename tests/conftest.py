@@ -1,0 +1,33 @@
+"""Shared fixtures: small configs and a batch of real tokenized text."""
+
+import os
+
+import numpy as np
+import pytest
+
+from electra_tf import configs
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VOCAB = os.path.join(REPO, "data", "vocab_uncased.txt")
+TEXT = os.path.join(REPO, "data", "sotu_1940_2021.txt")
+
+
+@pytest.fixture
+def tiny_experiment():
+  return configs.load_experiment("tiny")
+
+
+@pytest.fixture
+def batch():
+  """Eight padded sequences of real word pieces, [CLS] ... [SEP] [PAD]..."""
+  rng = np.random.default_rng(0)
+  lengths = [32, 32, 20, 9, 3, 32, 17, 25]
+  word_ids = np.zeros((len(lengths), 32), np.int32)
+  for i, n in enumerate(lengths):
+    word_ids[i, :n] = rng.integers(1000, 5000, n)
+    word_ids[i, 0] = 101
+    word_ids[i, n - 1] = 102
+  mask = (word_ids != 0).astype(np.int32)
+  types = np.zeros_like(word_ids)
+  types[:, 16:] = mask[:, 16:]
+  return dict(input_word_ids=word_ids, input_mask=mask, input_type_ids=types)

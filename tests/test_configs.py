@@ -1,0 +1,54 @@
+import pytest
+
+from electra_tf import configs
+
+
+def test_presets_match_the_paper():
+  small = configs.load_experiment("small")
+  disc, gen = small.model.discriminator, small.model.generator()
+  assert (disc.embedding_size, disc.hidden_size, disc.num_layers,
+          disc.num_attention_heads, disc.intermediate_size) == (128, 256, 12, 4,
+                                                                1024)
+  assert (gen.hidden_size, gen.num_attention_heads, gen.intermediate_size,
+          gen.embedding_size, gen.num_layers) == (64, 1, 256, 128, 12)
+  assert (small.train.learning_rate, small.train.batch_size,
+          small.train.num_train_steps) == (5e-4, 128, 1_000_000)
+  assert disc.hidden_act == "gelu" and disc.layer_norm_eps == 1e-12
+
+  assert configs.load_experiment("small++").model.generator().hidden_size == 256
+  base = configs.load_experiment("base").model
+  assert (base.generator().hidden_size, base.generator().num_attention_heads,
+          base.generator().intermediate_size) == (256, 4, 1024)
+  large = configs.load_experiment("large").model
+  assert (large.discriminator.num_layers, large.discriminator.hidden_size,
+          large.generator().hidden_size) == (24, 1024, 256)
+  assert {"tiny", "small", "small++", "base", "large"} <= set(
+      configs.preset_names())
+
+
+def test_override_and_yaml_path(tmp_path):
+  config = configs.load_experiment(
+      "tiny", "train.batch_size=4,model.discriminator.hidden_act=gelu_tanh")
+  assert config.train.batch_size == 4
+  assert config.model.generator().hidden_act == "gelu_tanh"
+  path = tmp_path / "exp.yaml"
+  path.write_text("model:\n  generator_size: 1.0\n")
+  assert configs.load_experiment(str(path)).model.generator_size == 1.0
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.bogus=1", "bogus"),
+    ("model.discriminator.num_attention_heads=3", "divisible"),
+    ("model.discriminator.hidden_act=swishy", "hidden_act"),
+    ("model.discriminator.hidden_dropout_prob=1.5", "hidden_dropout_prob"),
+    ("model.generator_size=0.0", "generator_size"),
+    ("train.seq_length=4096", "max_position_embeddings"),
+])
+def test_bad_values_are_named(override, message):
+  with pytest.raises((KeyError, ValueError), match=message):
+    configs.load_experiment("tiny", override)
+
+
+def test_unknown_preset_lists_the_presets():
+  with pytest.raises(FileNotFoundError, match="small"):
+    configs.load_experiment("medium")

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from electra_tf import builders
+
+
+@pytest.fixture
+def encoder(tiny_experiment):
+  return builders.build_encoder(tiny_experiment.model.discriminator)
+
+
+def test_outputs(encoder, batch, tiny_experiment):
+  config = tiny_experiment.model.discriminator
+  out = encoder(batch)
+  assert out["sequence_output"].shape == (8, 32, config.hidden_size)
+  assert out["pooled_output"].shape == (8, config.hidden_size)
+  assert len(out["encoder_outputs"]) == config.num_layers
+  np.testing.assert_array_equal(out["encoder_outputs"][-1],
+                                out["sequence_output"])
+  # Narrow embeddings are projected up to the hidden size.
+  assert encoder.embedding_projection.kernel.shape == (
+      config.embedding_size, config.hidden_size)
+  assert encoder.get_embedding_table().shape == (config.vocab_size,
+                                                 config.embedding_size)
+
+
+def test_no_projection_when_widths_match(tiny_experiment):
+  config = tiny_experiment.model.discriminator.replace(embedding_size=64)
+  assert builders.build_encoder(config).embedding_projection is None
+
+
+def test_padding_does_not_change_real_tokens(encoder, batch):
+  short = {k: v[:, :20] for k, v in batch.items()}
+  short["input_mask"] = np.ones_like(short["input_mask"])
+  padded = {k: np.pad(v, [[0, 0], [0, 12]]) for k, v in short.items()}
+  a = encoder(short)["sequence_output"]
+  b = encoder(padded)["sequence_output"][:, :20]
+  np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_dropout_only_in_training(encoder, batch):
+  inference = [encoder(batch, training=False)["sequence_output"]
+               for _ in range(2)]
+  np.testing.assert_array_equal(*inference)
+  training = encoder(batch, training=True)["sequence_output"]
+  assert np.abs(training - inference[0]).max() > 1e-3
+
+
+def test_list_inputs_and_missing_key(encoder, batch):
+  as_list = [batch["input_word_ids"], batch["input_mask"],
+             batch["input_type_ids"]]
+  np.testing.assert_array_equal(encoder(as_list)["sequence_output"],
+                                encoder(batch)["sequence_output"])
+  with pytest.raises(KeyError, match="input_type_ids"):
+    encoder({k: v for k, v in batch.items() if k != "input_type_ids"})
+
+
+def test_gelu_tanh_is_selectable(tiny_experiment, batch):
+  exact = builders.build_encoder(tiny_experiment.model.discriminator)
+  tanh = builders.build_encoder(
+      tiny_experiment.model.discriminator.replace(hidden_act="gelu_tanh"))
+  tanh.set_weights(exact.get_weights())
+  a = exact(batch)["sequence_output"]
+  b = tanh(batch)["sequence_output"]
+  assert 0 < np.abs(a - b).max() < 1e-2
+
+
+def test_shared_embeddings_must_have_the_same_width(tiny_experiment):
+  disc = builders.build_encoder(tiny_experiment.model.discriminator)
+  with pytest.raises(ValueError, match="embedding_size"):
+    builders.build_encoder(
+        tiny_experiment.model.discriminator.replace(embedding_size=16),
+        embeddings=disc.embeddings)

@@ -1,0 +1,163 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+from electra_tf import builders
+from electra_tf import losses
+
+
+@pytest.fixture
+def pretrainer(tiny_experiment):
+  return builders.build_pretrainer(tiny_experiment.model, seed=0)
+
+
+def test_output_shapes_and_labels(pretrainer, batch, tiny_experiment):
+  out = pretrainer(batch, training=False)
+  num_predictions = tiny_experiment.model.max_predictions_per_seq
+  assert out["lm_outputs"].shape == (8, num_predictions, 30522)
+  assert out["disc_logits"].shape == (8, 32)
+  assert out["disc_label"].shape == (8, 32)
+  original = batch["input_word_ids"]
+  disc_ids = out["disc_input_ids"].numpy()
+  label = out["disc_label"].numpy()
+  # Label 1 exactly where the discriminator sees a token that was not there.
+  np.testing.assert_array_equal(label, (disc_ids != original).astype(int))
+  assert not label[batch["input_mask"] == 0].any()
+  # Only masked positions may change.
+  changed = np.argwhere(disc_ids != original)
+  weights = out["masked_lm_weights"].numpy()
+  positions = out["masked_lm_positions"].numpy()
+  for row, col in changed:
+    assert col in positions[row][weights[row] > 0]
+  assert "sentence_outputs" not in out
+
+
+def test_disallow_correct_replaces_every_masked_token(tiny_experiment, batch):
+  model = builders.build_pretrainer(
+      tiny_experiment.model.replace(disallow_correct=True), seed=0)
+  out = model(batch)
+  np.testing.assert_array_equal(out["disc_label"].numpy().sum(1),
+                                out["masked_lm_weights"].numpy().sum(1))
+
+
+def test_low_temperature_samples_the_generator_argmax(tiny_experiment, batch):
+  model = builders.build_pretrainer(
+      tiny_experiment.model.replace(temperature=1e-4), seed=0)
+  out = model(batch)
+  weights = out["masked_lm_weights"].numpy() > 0
+  argmax = out["lm_outputs"].numpy().argmax(-1)
+  sampled = np.take_along_axis(out["disc_input_ids"].numpy(),
+                               out["masked_lm_positions"].numpy(), 1)
+  np.testing.assert_array_equal(sampled[weights], argmax[weights])
+
+
+def test_static_bert_masking(pretrainer, batch):
+  inputs = dict(batch)
+  inputs["masked_lm_positions"] = np.array([[1, 3, 0]] * 8, np.int32)
+  inputs["masked_lm_ids"] = batch["input_word_ids"][:, [1, 3, 0]]
+  inputs["masked_lm_weights"] = np.array([[1.0, 1.0, 0.0]] * 8, np.float32)
+  inputs["input_word_ids"] = batch["input_word_ids"].copy()
+  inputs["input_word_ids"][:, [1, 3]] = 103
+  out = pretrainer(inputs)
+  assert out["lm_outputs"].shape == (8, 3, 30522)
+  disc_ids = out["disc_input_ids"].numpy()
+  # The discriminator sees the original text except at the masked slots.
+  keep = np.ones(32, bool)
+  keep[[1, 3]] = False
+  np.testing.assert_array_equal(disc_ids[:, keep],
+                                batch["input_word_ids"][:, keep])
+  assert (disc_ids != 103).all()
+
+
+def test_shared_embeddings_and_heads(pretrainer, batch):
+  pretrainer(batch)
+  gen, disc = pretrainer.generator_network, pretrainer.discriminator_network
+  assert gen.embeddings is disc.embeddings
+  names = [v.name for v in pretrainer.trainable_variables]
+  assert len(names) == len(set(names))
+  assert sum("word_embeddings" in n for n in names) == 1
+  # The MLM output layer is tied to the word embeddings.
+  assert pretrainer.masked_lm.embedding_table is disc.get_embedding_table()
+
+
+def test_predictions_output_and_classification(tiny_experiment, batch):
+  model = builders.build_pretrainer(tiny_experiment.model, seed=0,
+                                    output_type="predictions", num_classes=3)
+  out = model(batch)
+  np.testing.assert_allclose(
+      tf.reduce_logsumexp(out["lm_outputs"], -1), 0.0, atol=1e-4)
+  assert out["sentence_outputs"].shape == (8, 3)
+  with pytest.raises(ValueError, match="output_type"):
+    builders.build_pretrainer(tiny_experiment.model, output_type="probs")
+
+
+def test_same_seed_same_masking(tiny_experiment, batch):
+  a = builders.build_pretrainer(tiny_experiment.model, seed=7)(batch)
+  b = builders.build_pretrainer(tiny_experiment.model, seed=7)(batch)
+  np.testing.assert_array_equal(a["masked_lm_positions"],
+                                b["masked_lm_positions"])
+
+
+def _grads(model, batch, key):
+  with tf.GradientTape() as tape:
+    out = model(batch, training=True)
+    _, metrics = losses.pretraining_loss_and_metrics(out, batch["input_mask"])
+  variables = model.trainable_variables
+  return {v.name: g for v, g in zip(
+      variables, tape.gradient(metrics[key], variables))}
+
+
+def test_gradients_reach_both_networks(pretrainer, batch):
+  mlm = _grads(pretrainer, batch, "mlm_loss")
+  disc = _grads(pretrainer, batch, "disc_loss")
+
+  def nonzero(grads, prefix):
+    return [n for n, g in grads.items() if n.startswith(prefix) and
+            g is not None and np.abs(tf.convert_to_tensor(g)).max() > 0]
+  assert nonzero(mlm, "generator/transformer")
+  assert nonzero(disc, "discriminator/transformer")
+  # Both losses train the shared embeddings ...
+  assert nonzero(mlm, "discriminator/embeddings/word_embeddings")
+  assert nonzero(disc, "discriminator/embeddings/word_embeddings")
+  # ... but sampling stops the discriminator loss from reaching the generator.
+  assert not nonzero(disc, "generator/")
+  assert not nonzero(mlm, "discriminator/transformer")
+
+
+def test_loss_and_metrics_by_hand():
+  outputs = dict(
+      lm_outputs=tf.math.log(tf.constant([[[0.5, 0.25, 0.25],
+                                            [0.1, 0.8, 0.1]]])),
+      masked_lm_ids=tf.constant([[0, 2]]),
+      masked_lm_weights=tf.constant([[1.0, 0.0]]),
+      disc_logits=tf.constant([[2.0, -1.0, 3.0, 5.0]]),
+      disc_label=tf.constant([[1, 0, 0, 1]]))
+  total, m = losses.pretraining_loss_and_metrics(
+      outputs, tf.constant([[1, 1, 1, 0]]), mlm_weight=1.0, disc_weight=50.0)
+  sigmoid_ce = lambda x, y: np.log1p(np.exp(-x)) + (1 - y) * x
+  disc = (sigmoid_ce(2.0, 1) + sigmoid_ce(-1.0, 0) + sigmoid_ce(3.0, 0)) / 3
+  np.testing.assert_allclose(m["mlm_loss"], np.log(2), rtol=1e-5)
+  np.testing.assert_allclose(m["disc_loss"], disc, rtol=1e-5)
+  np.testing.assert_allclose(total, np.log(2) + 50 * disc, rtol=1e-5)
+  np.testing.assert_allclose(m["mlm_accuracy"], 1.0)
+  np.testing.assert_allclose(m["rtd_accuracy"], 2 / 3, rtol=1e-5)
+  np.testing.assert_allclose(m["rtd_precision"], 0.5)
+  np.testing.assert_allclose(m["rtd_recall"], 1.0)
+
+
+def test_loss_falls_on_a_fixed_batch(pretrainer, batch):
+  optimizer = tf_keras.optimizers.Adam(1e-3)
+
+  @tf.function
+  def step():
+    with tf.GradientTape() as tape:
+      out = pretrainer(batch, training=True)
+      loss, _ = losses.pretraining_loss_and_metrics(out, batch["input_mask"])
+    variables = [v for v in pretrainer.trainable_variables
+                 if "pooler" not in v.name]
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss
+
+  history = [float(step()) for _ in range(40)]
+  assert np.mean(history[-5:]) < 0.7 * np.mean(history[:5])

@@ -1,0 +1,31 @@
+"""The quick start's main job, end to end on the shipped text."""
+
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from electra_tf import configs
+from electra_tf import run_pretraining
+
+from conftest import REPO, TEXT, VOCAB
+
+
+def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
+  config = configs.load_experiment(
+      "tiny", "train.num_train_steps=80,train.batch_size=16")
+  losses = run_pretraining.pretrain(config, TEXT, VOCAB,
+                                    model_dir=str(tmp_path), log_every=40)
+  assert len(losses) == 80
+  assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+  assert tf.train.latest_checkpoint(str(tmp_path))
+
+
+def test_command_line_reports_bad_flags():
+  result = subprocess.run(
+      [sys.executable, "-m", "electra_tf.run_pretraining", "--config=medium"],
+      cwd=REPO, capture_output=True, text=True, check=False,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert result.returncode != 0
+  assert "No config file 'medium'" in result.stderr
