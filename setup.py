@@ -20,6 +20,8 @@ setuptools.setup(
         "tf-models-official==2.20.0",
         "absl-py",
         "pyyaml",
+        # tensorflow-hub 0.16 imports pkg_resources, gone from setuptools 81.
+        "setuptools<81",
     ],
     extras_require={
         # torch 2.13.0 (CPU) and transformers are only the outside reference.

@@ -1,15 +1,19 @@
 """Activation functions by the names used in ELECTRA configs."""
 
-import functools
-
 import tensorflow as tf
 
-_ACTIVATIONS = {
-    # BERT and ELECTRA use the exact erf form; Model Garden's "gelu" is tanh.
-    "gelu": functools.partial(tf.nn.gelu, approximate=False),
-    "gelu_tanh": functools.partial(tf.nn.gelu, approximate=True),
-    "relu": tf.nn.relu,
-}
+
+# Named functions, not partials: Keras serialises activations by __name__.
+def gelu(x):
+  """The exact erf GELU of BERT and ELECTRA (Model Garden's "gelu" is tanh)."""
+  return tf.nn.gelu(x, approximate=False)
+
+
+def gelu_tanh(x):
+  return tf.nn.gelu(x, approximate=True)
+
+
+_ACTIVATIONS = {"gelu": gelu, "gelu_tanh": gelu_tanh, "relu": tf.nn.relu}
 
 
 def get_activation(name: str):

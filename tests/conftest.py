@@ -2,7 +2,11 @@
 
 import os
 
-import numpy as np
+# The TF Hub model-page snippets say `tf.keras`; with this set (before TF is
+# imported) that is tf_keras, the Keras 2 that hub.KerasLayer needs.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest
 
 from electra_tf import configs

@@ -54,6 +54,9 @@ def test_list_inputs_and_missing_key(encoder, batch):
                                 encoder(batch)["sequence_output"])
   with pytest.raises(KeyError, match="input_type_ids"):
     encoder({k: v for k, v in batch.items() if k != "input_type_ids"})
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match="input_mask must have the shape of input_word_ids"):
+    encoder(dict(batch, input_mask=batch["input_mask"][:, :5]))
 
 
 def test_gelu_tanh_is_selectable(tiny_experiment, batch):

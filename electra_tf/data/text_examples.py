@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from electra_tf.layers import lower_case_like_bert
+
 SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -56,12 +58,14 @@ def make_examples(text_file: str, vocab_file: str, seq_length: int,
     raise ValueError(f"seq_length must be at least 3, got {seq_length}")
   special = read_vocab_special_ids(vocab_file)
   documents = read_documents(text_file)
-  tokenizer = tf_text.BertTokenizer(vocab_file, lower_case=do_lower_case,
-                                    token_out_type=tf.int32)
+  tokenizer = tf_text.BertTokenizer(vocab_file, token_out_type=tf.int32)
   chunk = seq_length - 2
   rows = []
   for document in documents:
-    pieces = tokenizer.tokenize(tf.constant(document)).merge_dims(1, -1)
+    text = tf.constant(document)
+    if do_lower_case:
+      text = lower_case_like_bert(text)
+    pieces = tokenizer.tokenize(text).merge_dims(1, -1)
     ids = pieces.flat_values.numpy()
     for start in range(0, len(ids), chunk):
       rows.append(ids[start:start + chunk])

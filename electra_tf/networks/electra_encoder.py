@@ -27,6 +27,21 @@ def make_embeddings(config: EncoderConfig) -> ElectraEmbeddings:
       name="embeddings")
 
 
+def _with_shape_of(word_ids, tensor, name):
+  """`tensor`, checked to have the shape of `word_ids` before anything uses it.
+
+  The reshape gives later ops the shape of `word_ids`, so a mismatch fails
+  here rather than deep inside attention. Graph shape inference may reject
+  the reshape before the assert runs; its node name then tells what is wrong.
+  """
+  shape = tf.shape(word_ids)
+  rule = f"{name} must have the shape of input_word_ids"
+  check = tf.debugging.assert_equal(tf.shape(tensor), shape,
+                                    message=f"ElectraEncoder: {rule}")
+  with tf.control_dependencies([check]):
+    return tf.reshape(tensor, shape, name=rule.replace(" ", "_"))
+
+
 class ElectraEncoder(tf_keras.Model):
   """Embeddings, a projection to `hidden_size`, then post-LN transformer blocks.
 
@@ -93,10 +108,12 @@ class ElectraEncoder(tf_keras.Model):
       raise KeyError(f"ElectraEncoder inputs lack {missing}; expected keys "
                      f"{list(INPUT_KEYS)}")
     word_ids = inputs["input_word_ids"]
-    x = self.embeddings(word_ids, inputs["input_type_ids"], training=training)
+    input_mask, input_type_ids = (
+        _with_shape_of(word_ids, inputs[key], key) for key in INPUT_KEYS[1:])
+    x = self.embeddings(word_ids, input_type_ids, training=training)
     if self.embedding_projection is not None:
       x = self.embedding_projection(x)
-    mask = self.attention_mask(x, inputs["input_mask"])
+    mask = self.attention_mask(x, input_mask)
     encoder_outputs = []
     for layer in self.transformer_layers:
       x = layer([x, mask], training=training)

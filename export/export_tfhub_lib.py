@@ -1,0 +1,174 @@
+"""Writes ELECTRA encoders and their preprocessing as TF-Hub-style SavedModels.
+
+The encoder SavedModel follows the Hub "Text embeddings with Transformer
+encoders" API (as google/electra_small/2): called with a dict of int32
+`input_word_ids`, `input_mask`, `input_type_ids` of any [batch, seq] shape and
+`training=`, it returns `pooled_output`, `sequence_output`, `encoder_outputs`
+and `default`. It carries `vocab_file` (an Asset) and `do_lower_case` (a
+Variable), and optional sub-models `.mlm` (generator MLM logits at
+`masked_lm_positions`) and `.rtd` (the discriminator's replaced-token logits).
+The legacy style (as google/electra_large/1) is called with the list
+[input_word_ids, input_mask, segment_ids] and returns
+[pooled_output, sequence_output].
+
+Directories are written under a temporary name next to the target and renamed
+when complete, so a failed export leaves nothing half-written.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from official.nlp.modeling import layers as nlp_layers
+from official.nlp.tools import export_tfhub_lib as tfm_export
+
+from electra_tf import builders
+from electra_tf import layers as text_layers
+from electra_tf.configs import ExperimentConfig
+from electra_tf.networks.electra_encoder import INPUT_KEYS
+
+NETWORKS = ("discriminator", "generator")
+
+
+@contextlib.contextmanager
+def atomic_directory(export_path: str, overwrite: bool = False):
+  """Yields a temporary path that becomes `export_path` if the body succeeds."""
+  export_path = os.path.abspath(export_path)
+  if os.path.exists(export_path) and not overwrite:
+    raise FileExistsError(f"{export_path} exists; pass overwrite=True "
+                          "(--overwrite) to replace it")
+  parent = os.path.dirname(export_path)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+  try:
+    yield os.path.join(staging, "model")
+    if os.path.exists(export_path):
+      shutil.rmtree(export_path)
+    os.rename(os.path.join(staging, "model"), export_path)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def restore_pretrainer(experiment: ExperimentConfig, checkpoint_path: str):
+  """The pretrainer of `experiment` with weights from a run_pretraining checkpoint."""
+  if tf.io.gfile.isdir(checkpoint_path):
+    latest = tf.train.latest_checkpoint(checkpoint_path)
+    if latest is None:
+      raise FileNotFoundError(f"No checkpoint in directory {checkpoint_path}")
+    checkpoint_path = latest
+  if not tf.io.gfile.exists(checkpoint_path + ".index"):
+    raise FileNotFoundError(f"No checkpoint at {checkpoint_path}")
+  pretrainer = builders.build_pretrainer(experiment.model)
+  status = tf.train.Checkpoint(model=pretrainer).restore(checkpoint_path)
+  status.expect_partial().assert_existing_objects_matched()
+  return pretrainer
+
+
+def _encoder_inputs(names=INPUT_KEYS):
+  return {name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+          for name in names}
+
+
+def create_encoder_model(pretrainer, network: str = "discriminator",
+                         with_mlm: bool = False, legacy: bool = False):
+  """A functional tf_keras model over one of the pretrainer's networks."""
+  if network not in NETWORKS:
+    raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+  encoder = getattr(pretrainer, f"{network}_network")
+  # ELECTRA pretrains no pooler; an identity start leaves [CLS] unchanged
+  # but for the tanh, as in the released Hub models.
+  hidden = encoder.config.hidden_size
+  encoder.pooler.kernel.assign(np.eye(hidden, dtype=np.float32))
+  encoder.pooler.bias.assign(np.zeros(hidden, np.float32))
+
+  if legacy:
+    input_list = [tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+                  for name in ("input_word_ids", "input_mask", "segment_ids")]
+    outputs = encoder(dict(zip(INPUT_KEYS, input_list)))
+    return tf_keras.Model(input_list, [outputs["pooled_output"],
+                                       outputs["sequence_output"]])
+
+  inputs = _encoder_inputs()
+  outputs = dict(encoder(inputs))
+  outputs["default"] = outputs["pooled_output"]
+  model = tf_keras.Model(inputs, outputs)
+  # Sub-models share the encoder's variables; do not track them twice.
+  model._auto_track_sub_layers = False  # pylint: disable=protected-access
+  if network == "discriminator":
+    rtd_logits = pretrainer.discriminator_head(outputs["sequence_output"])
+    model.rtd = tf_keras.Model(inputs, dict(outputs, rtd_logits=rtd_logits))
+  if with_mlm:
+    mlm_inputs = _encoder_inputs()
+    mlm_inputs["masked_lm_positions"] = tf_keras.Input(
+        shape=(None,), dtype=tf.int32, name="masked_lm_positions")
+    generator_outputs = dict(pretrainer.generator_network(
+        {k: mlm_inputs[k] for k in INPUT_KEYS}))
+    generator_outputs["mlm_logits"] = pretrainer.masked_lm(
+        generator_outputs["sequence_output"],
+        mlm_inputs["masked_lm_positions"])
+    model.mlm = tf_keras.Model(mlm_inputs, generator_outputs)
+  return model
+
+
+def _private_copy(vocab_file, directory):
+  """A copy of the vocab, so the source path is not recorded in the SavedModel."""
+  if not tf.io.gfile.exists(vocab_file):
+    raise FileNotFoundError(f"Vocab file not found: {vocab_file}")
+  copy = os.path.join(directory, "vocab.txt")
+  tf.io.gfile.copy(vocab_file, copy)
+  return copy
+
+
+def export_encoder(export_path: str, pretrainer, *, vocab_file: str,
+                   do_lower_case: bool, network: str = "discriminator",
+                   with_mlm: bool = False, legacy: bool = False,
+                   overwrite: bool = False):
+  """Saves one network of `pretrainer` as a Hub SavedModel at `export_path`."""
+  model = create_encoder_model(pretrainer, network, with_mlm, legacy)
+  with tempfile.TemporaryDirectory() as vocab_dir, \
+      atomic_directory(export_path, overwrite) as staging:
+    model.vocab_file = tf.saved_model.Asset(_private_copy(vocab_file,
+                                                          vocab_dir))
+    model.do_lower_case = tf.Variable(do_lower_case, trainable=False)
+    model.save(staging, include_optimizer=False, save_format="tf")
+
+
+def create_preprocessing(*, vocab_file: str, do_lower_case: bool,
+                         default_seq_length: int):
+  """The Hub preprocessing model (as tensorflow/bert_en_uncased_preprocess/3).
+
+  Model Garden's construction, with a tokenizer that lower-cases as BERT does.
+  """
+  tokenize = text_layers.BertTokenizer(vocab_file=vocab_file,
+                                       lower_case=do_lower_case)
+  sentences = tf_keras.layers.Input(shape=(), dtype=tf.string,
+                                    name="sentences")
+  tokens = tokenize(sentences)
+  pack = nlp_layers.BertPackInputs(
+      seq_length=default_seq_length,
+      special_tokens_dict=tokenize.get_special_tokens_dict())
+  preprocessing = tf_keras.Model(sentences, pack(tokens))
+  preprocessing.tokenize = tf_keras.Model(sentences, tokens)
+  preprocessing.tokenize.get_special_tokens_dict = tf.train.Checkpoint()
+  preprocessing.tokenize.get_special_tokens_dict.__call__ = tf.function(
+      tokenize.get_special_tokens_dict, input_signature=[])
+  # A wrapper, so that seq_length= can be overridden per call.
+  preprocessing.bert_pack_inputs = tfm_export.BertPackInputsSavedModelWrapper(
+      pack)
+  return preprocessing
+
+
+def export_preprocessing(export_path: str, *, vocab_file: str,
+                         do_lower_case: bool, default_seq_length: int = 128,
+                         overwrite: bool = False):
+  """Saves the companion preprocessing SavedModel at `export_path`."""
+  with tempfile.TemporaryDirectory() as vocab_dir, \
+      atomic_directory(export_path, overwrite) as staging:
+    preprocessing = create_preprocessing(
+        vocab_file=_private_copy(vocab_file, vocab_dir),
+        do_lower_case=do_lower_case, default_seq_length=default_seq_length)
+    preprocessing.save(staging, include_optimizer=False, save_format="tf")
