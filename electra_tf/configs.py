@@ -78,22 +78,11 @@ class PretrainerConfig(base_config.Config):
 
   def generator(self) -> EncoderConfig:
     """The generator encoder: the discriminator scaled by `generator_size`."""
-    disc = self.discriminator
-    scale = self.generator_size
-    return EncoderConfig(
-        vocab_size=disc.vocab_size,
-        embedding_size=disc.embedding_size,
+    disc, scale = self.discriminator, self.generator_size
+    return disc.replace(
         hidden_size=int(round(disc.hidden_size * scale)),
-        num_layers=disc.num_layers,
         num_attention_heads=max(1, int(round(disc.num_attention_heads * scale))),
-        intermediate_size=int(round(disc.intermediate_size * scale)),
-        hidden_act=disc.hidden_act,
-        hidden_dropout_prob=disc.hidden_dropout_prob,
-        attention_probs_dropout_prob=disc.attention_probs_dropout_prob,
-        max_position_embeddings=disc.max_position_embeddings,
-        type_vocab_size=disc.type_vocab_size,
-        layer_norm_eps=disc.layer_norm_eps,
-        initializer_range=disc.initializer_range)
+        intermediate_size=int(round(disc.intermediate_size * scale)))
 
   def validate(self):
     self.discriminator.validate()

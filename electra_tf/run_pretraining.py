@@ -72,6 +72,8 @@ def pretrain(config: configs.ExperimentConfig, train_text: str,
             f"mlm {metrics['mlm_loss']:.4f}  disc {metrics['disc_loss']:.4f}  "
             f"mlm_acc {metrics['mlm_accuracy']:.3f}  "
             f"rtd_acc {metrics['rtd_accuracy']:.3f}  "
+            f"rtd_p {metrics['rtd_precision']:.3f}  "
+            f"rtd_r {metrics['rtd_recall']:.3f}  "
             f"{rate:.1f} examples/s", flush=True)
   print(f"{model.count_params():,} parameters; loss {losses[0]:.4f} -> "
         f"{losses[-1]:.4f}")

@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from electra_tf import builders
 from electra_tf import configs
 from export import export_tfhub_lib
 
-from conftest import VOCAB
+from conftest import REPO, VOCAB
 
 SENTENCES = [
     "Here We Go Then, You And I is a 1999 album by Norwegian pop artist "
@@ -55,6 +57,7 @@ def exported(tmp_path_factory):
   # Nothing may depend on the source files any more.
   shutil.rmtree(vocab_dir)
   return dict(paths, pretrainer=pretrainer, source=str(vocab_dir),
+              checkpoint_dir=str(root / "ckpt"),
               hidden=experiment.model.discriminator.hidden_size,
               layers=experiment.model.discriminator.num_layers)
 
@@ -141,11 +144,13 @@ def test_identity_pooler_and_attributes(exported):
 
 
 def test_no_source_path_leaks(exported):
+  # Neither the vocab's source nor the directory the exports were staged in.
+  root = os.path.dirname(exported["encoder"]).encode()
   for key in ("encoder", "legacy", "preprocess"):
     for folder, _, files in os.walk(exported[key]):
       for name in files:
         with open(os.path.join(folder, name), "rb") as f:
-          assert exported["source"].encode() not in f.read(), name
+          assert root not in f.read(), name
 
 
 def test_dropout_only_when_training(exported):
@@ -243,3 +248,21 @@ def test_existing_target_is_refused_and_failures_leave_nothing(
         str(target), exported["pretrainer"],
         vocab_file=str(tmp_path / "missing_vocab.txt"), do_lower_case=True)
   assert os.listdir(tmp_path) == []
+
+
+def test_command_line(exported, tmp_path):
+  command = [sys.executable, "-m", "export.export_tfhub", "--config=tiny",
+             f"--checkpoint={exported['checkpoint_dir']}",
+             f"--export_path={tmp_path / 'encoder'}", f"--vocab_file={VOCAB}",
+             f"--preprocessing_export_path={tmp_path / 'preprocess'}",
+             "--network=generator"]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  subprocess.run(command, cwd=REPO, check=True, env=env, capture_output=True)
+  generator = hub.load(str(tmp_path / "encoder"))
+  inputs = hub.load(str(tmp_path / "preprocess"))(tf.constant(SENTENCES))
+  expected = exported["pretrainer"].generator_network(inputs)
+  np.testing.assert_allclose(generator(inputs)["sequence_output"],
+                             expected["sequence_output"], atol=1e-5)
+  again = subprocess.run(command, cwd=REPO, env=env, capture_output=True,
+                         text=True, check=False)
+  assert again.returncode != 0 and "--overwrite" in again.stderr
