@@ -123,3 +123,22 @@ def test_missing_and_unused_weights_are_reported(pretrainer, hf_models):
   with pytest.raises(ValueError, match="layer.1.output.dense.bias.*"
                      "layer.9.output.dense.bias"):
     huggingface.load_encoder(pretrainer.discriminator_network, state)
+
+
+def test_weights_round_trip_bit_exact(hf_models, pretrainer):
+  disc, gen = hf_models
+  for model, encoder, head_entries, prefix in (
+      (disc, pretrainer.discriminator_network,
+       huggingface.discriminator_head_entries(pretrainer.discriminator_head),
+       huggingface.DISCRIMINATOR_HEAD_PREFIX),
+      (gen, pretrainer.generator_network,
+       huggingface.generator_head_entries(pretrainer.masked_lm),
+       huggingface.GENERATOR_HEAD_PREFIX)):
+    theirs = {k: v.numpy() for k, v in model.state_dict().items()}
+    ours = huggingface.state_dict(huggingface.encoder_entries(encoder),
+                                  "electra.")
+    ours.update(huggingface.state_dict(head_entries, prefix))
+    assert set(theirs) - set(ours) <= {"generator_lm_head.weight"}
+    for name, value in ours.items():
+      assert value.dtype == theirs[name].dtype
+      np.testing.assert_array_equal(value, theirs[name], err_msg=name)

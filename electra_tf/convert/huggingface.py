@@ -1,95 +1,51 @@
-"""Loads Hugging Face ELECTRA weights (a name -> numpy array dict) into our models.
+"""Hugging Face ELECTRA weights (name -> numpy array dicts) to and from our models.
 
 Names follow `transformers`' ElectraModel / ElectraForPreTraining /
-ElectraForMaskedLM state dicts. Every expected weight must be present and every
-weight under the given prefix must be used; otherwise a ValueError lists the
+ElectraForMaskedLM state dicts. Each of our layers is described once, as
+(Hugging Face name, our variable, layout), and that description serves both
+directions. Loading requires every expected weight to be present and every
+weight under the given prefix to be used; otherwise a ValueError lists the
 missing and unused names.
 """
 
-from typing import Dict, Mapping
+from typing import Dict, List, Mapping, Tuple
 
 import numpy as np
 
+# Layouts: "same" as stored; "bias" flattened by Hugging Face; "kernelN" a
+# Keras kernel with N input axes, stored by torch as a [out, in] Linear weight.
+_Entry = Tuple[str, object, str]
 
-class _StateDictReader:
-  """Hands out weights by name and remembers which ones were taken."""
-
-  def __init__(self, state_dict: Mapping[str, np.ndarray], prefix: str):
-    self._weights = {k[len(prefix):]: np.asarray(v)
-                     for k, v in state_dict.items() if k.startswith(prefix)}
-    self._prefix = prefix
-    self._missing = []
-    self._used = set()
-
-  def __call__(self, name):
-    if name not in self._weights:
-      self._missing.append(self._prefix + name)
-      return None
-    self._used.add(name)
-    return self._weights[name]
-
-  def check(self, ignore=()):
-    unused = sorted(self._prefix + k for k in self._weights
-                    if k not in self._used and k not in ignore)
-    if self._missing or unused:
-      raise ValueError(f"Hugging Face weights do not fit: missing "
-                       f"{self._missing}, unused {unused}")
+# Buffers that some transformers versions keep in the state dict.
+_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
 
 
-def _assign(variable, value, transform=None):
-  if value is None:
-    return
-  if transform is not None:
-    value = transform(value)
-  if tuple(variable.shape) != value.shape:
-    raise ValueError(f"Shape mismatch for {variable.name}: ours "
-                     f"{tuple(variable.shape)}, theirs {value.shape}")
-  variable.assign(value.astype(variable.dtype.as_numpy_dtype))
+def _dense(layer, name, input_axes=1) -> List[_Entry]:
+  return [(name + ".weight", layer.kernel, f"kernel{input_axes}"),
+          (name + ".bias", layer.bias, "bias")]
 
 
-def _assign_dense(layer, read, name, kernel_shape=None):
-  """A torch Linear [out, in] into a Keras Dense/EinsumDense kernel."""
-  def to_kernel(weight):
-    kernel = weight.T
-    return kernel.reshape(kernel_shape) if kernel_shape else kernel
-  _assign(layer.kernel, read(name + ".weight"), to_kernel)
-  _assign(layer.bias, read(name + ".bias"),
-          lambda b: b.reshape(layer.bias.shape))
+def _layer_norm(layer, name) -> List[_Entry]:
+  return [(name + ".weight", layer.gamma, "same"),
+          (name + ".bias", layer.beta, "same")]
 
 
-def _assign_layer_norm(layer, read, name):
-  _assign(layer.gamma, read(name + ".weight"))
-  _assign(layer.beta, read(name + ".bias"))
+def embedding_entries(embeddings) -> List[_Entry]:
+  return [
+      ("embeddings.word_embeddings.weight",
+       embeddings.word_embeddings.embeddings, "same"),
+      ("embeddings.position_embeddings.weight",
+       embeddings.position_embeddings._position_embeddings, "same"),  # pylint: disable=protected-access
+      ("embeddings.token_type_embeddings.weight",
+       embeddings.type_embeddings.embeddings, "same"),
+  ] + _layer_norm(embeddings.layer_norm, "embeddings.LayerNorm")
 
 
-def _embedding_variables(embeddings):
-  return {
-      "embeddings.word_embeddings.weight":
-          embeddings.word_embeddings.embeddings,
-      "embeddings.position_embeddings.weight":
-          embeddings.position_embeddings._position_embeddings,  # pylint: disable=protected-access
-      "embeddings.token_type_embeddings.weight":
-          embeddings.type_embeddings.embeddings,
-      "embeddings.LayerNorm.weight": embeddings.layer_norm.gamma,
-      "embeddings.LayerNorm.bias": embeddings.layer_norm.beta,
-  }
-
-
-def _load_encoder(encoder, read, load_embeddings):
-  config = encoder.config
-  for name, variable in _embedding_variables(encoder.embeddings).items():
-    value = read(name)
-    if load_embeddings:
-      _assign(variable, value)
-    elif value is not None and not np.array_equal(variable.numpy(), value):
-      raise ValueError(f"{name} differs from the shared embeddings already "
-                       "loaded; ELECTRA's generator and discriminator share "
-                       "one set")
+def encoder_entries(encoder, with_embeddings=True) -> List[_Entry]:
+  """ElectraModel names for an `ElectraEncoder` (its pooler is not ELECTRA's)."""
+  entries = embedding_entries(encoder.embeddings) if with_embeddings else []
   if encoder.embedding_projection is not None:
-    _assign_dense(encoder.embedding_projection, read, "embeddings_project")
-  heads = config.num_attention_heads
-  head_size = config.hidden_size // heads
-  hidden = config.hidden_size
+    entries += _dense(encoder.embedding_projection, "embeddings_project")
   # pylint: disable=protected-access
   for i, block in enumerate(encoder.transformer_layers):
     name = f"encoder.layer.{i}."
@@ -97,24 +53,82 @@ def _load_encoder(encoder, read, load_embeddings):
     for ours, theirs in ((attention._query_dense, "query"),
                          (attention._key_dense, "key"),
                          (attention._value_dense, "value")):
-      _assign_dense(ours, read, name + "attention.self." + theirs,
-                    (hidden, heads, head_size))
-    _assign_dense(attention._output_dense, read,
-                  name + "attention.output.dense", (heads, head_size, hidden))
-    _assign_layer_norm(block._attention_layer_norm, read,
-                       name + "attention.output.LayerNorm")
-    _assign_dense(block._intermediate_dense, read, name + "intermediate.dense")
-    _assign_dense(block._output_dense, read, name + "output.dense")
-    _assign_layer_norm(block._output_layer_norm, read,
-                       name + "output.LayerNorm")
+      entries += _dense(ours, name + "attention.self." + theirs)
+    entries += _dense(attention._output_dense, name + "attention.output.dense",
+                      input_axes=2)
+    entries += _layer_norm(block._attention_layer_norm,
+                           name + "attention.output.LayerNorm")
+    entries += _dense(block._intermediate_dense, name + "intermediate.dense")
+    entries += _dense(block._output_dense, name + "output.dense")
+    entries += _layer_norm(block._output_layer_norm, name + "output.LayerNorm")
   # pylint: enable=protected-access
+  return entries
 
 
-# Buffers that some transformers versions keep in the state dict.
-_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
+DISCRIMINATOR_HEAD_PREFIX = "discriminator_predictions."
+GENERATOR_HEAD_PREFIX = "generator_"
 
 
-def load_encoder(encoder, state_dict: Dict[str, np.ndarray],
+def discriminator_head_entries(head) -> List[_Entry]:
+  """ElectraForPreTraining's head, under DISCRIMINATOR_HEAD_PREFIX."""
+  return _dense(head.dense, "dense") + _dense(head.dense_prediction,
+                                              "dense_prediction")
+
+
+def generator_head_entries(masked_lm) -> List[_Entry]:
+  """ElectraForMaskedLM's head, under GENERATOR_HEAD_PREFIX.
+
+  Its output weight is the tied word embedding, so only the bias is listed.
+  """
+  return (_dense(masked_lm.dense, "predictions.dense") +
+          _layer_norm(masked_lm.layer_norm, "predictions.LayerNorm") +
+          [("lm_head.bias", masked_lm.bias, "same")])
+
+
+def _to_ours(value, variable, layout):
+  value = np.asarray(value)
+  if layout.startswith("kernel"):
+    value = value.T
+  if layout != "same":
+    value = value.reshape(variable.shape)
+  if tuple(variable.shape) != value.shape:
+    raise ValueError(f"Shape mismatch for {variable.name}: ours "
+                     f"{tuple(variable.shape)}, theirs {value.shape}")
+  return value.astype(variable.dtype.as_numpy_dtype)
+
+
+def _to_theirs(variable, layout):
+  value = variable.numpy()
+  if layout == "bias":
+    return value.reshape(-1)
+  if layout.startswith("kernel"):
+    input_axes = int(layout[len("kernel"):])
+    return np.ascontiguousarray(
+        value.reshape(int(np.prod(value.shape[:input_axes])), -1).T)
+  return value
+
+
+def load(entries: List[_Entry], state_dict: Mapping[str, np.ndarray],
+         prefix: str = "", ignore=()):
+  """Assigns `state_dict[prefix + name]` to each entry's variable."""
+  weights = {k[len(prefix):]: v for k, v in state_dict.items()
+             if k.startswith(prefix)}
+  missing = [prefix + name for name, _, _ in entries if name not in weights]
+  known = {name for name, _, _ in entries} | set(ignore)
+  unused = sorted(prefix + k for k in weights if k not in known)
+  if missing or unused:
+    raise ValueError(f"Hugging Face weights do not fit: missing {missing}, "
+                     f"unused {unused}")
+  for name, variable, layout in entries:
+    variable.assign(_to_ours(weights[name], variable, layout))
+
+
+def state_dict(entries: List[_Entry], prefix: str = "") -> Dict[str, np.ndarray]:
+  return {prefix + name: _to_theirs(variable, layout)
+          for name, variable, layout in entries}
+
+
+def load_encoder(encoder, weights: Mapping[str, np.ndarray],
                  prefix: str = "electra.", load_embeddings: bool = True):
   """ElectraModel weights (under `prefix`) into an `ElectraEncoder`.
 
@@ -122,27 +136,25 @@ def load_encoder(encoder, state_dict: Dict[str, np.ndarray],
   the discriminator), the given embedding weights must equal the shared ones.
   The pooler, which ELECTRA does not pretrain, is left as it is.
   """
-  read = _StateDictReader(state_dict, prefix)
-  _load_encoder(encoder, read, load_embeddings)
-  read.check(ignore=_BUFFERS)
+  if not load_embeddings:
+    for name, variable, layout in embedding_entries(encoder.embeddings):
+      value = weights.get(prefix + name)
+      if value is not None and not np.array_equal(
+          _to_ours(value, variable, layout), variable.numpy()):
+        raise ValueError(f"{prefix + name} differs from the shared embeddings "
+                         "already loaded; ELECTRA's generator and "
+                         "discriminator share one set")
+  shared = [] if load_embeddings else [
+      name for name, _, _ in embedding_entries(encoder.embeddings)]
+  load(encoder_entries(encoder, load_embeddings), weights, prefix,
+       ignore=_BUFFERS + tuple(shared))
 
 
-def load_discriminator_head(head, state_dict: Dict[str, np.ndarray],
-                            prefix: str = "discriminator_predictions."):
-  """ElectraForPreTraining's head into a `ReplacedTokenDetectionHead`."""
-  read = _StateDictReader(state_dict, prefix)
-  _assign_dense(head.dense, read, "dense")
-  _assign_dense(head.dense_prediction, read, "dense_prediction")
-  read.check()
+def load_discriminator_head(head, weights: Mapping[str, np.ndarray]):
+  load(discriminator_head_entries(head), weights, DISCRIMINATOR_HEAD_PREFIX)
 
 
-def load_generator_head(masked_lm, state_dict: Dict[str, np.ndarray]):
-  """ElectraForMaskedLM's head into Model Garden's `MaskedLM` layer.
-
-  The output projection is tied to the word embeddings; only its bias loads.
-  """
-  read = _StateDictReader(state_dict, "generator_")
-  _assign_dense(masked_lm.dense, read, "predictions.dense")
-  _assign_layer_norm(masked_lm.layer_norm, read, "predictions.LayerNorm")
-  _assign(masked_lm.bias, read("lm_head.bias"))
-  read.check(ignore=("lm_head.weight",))
+def load_generator_head(masked_lm, weights: Mapping[str, np.ndarray]):
+  """The output projection is tied to the word embeddings; only its bias loads."""
+  load(generator_head_entries(masked_lm), weights, GENERATOR_HEAD_PREFIX,
+       ignore=("lm_head.weight",))
