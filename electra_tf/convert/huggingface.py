@@ -41,9 +41,15 @@ def embedding_entries(embeddings) -> List[_Entry]:
   ] + _layer_norm(embeddings.layer_norm, "embeddings.LayerNorm")
 
 
-def encoder_entries(encoder, with_embeddings=True) -> List[_Entry]:
-  """ElectraModel names for an `ElectraEncoder` (its pooler is not ELECTRA's)."""
+def encoder_entries(encoder, with_embeddings=True,
+                    with_pooler=False) -> List[_Entry]:
+  """ElectraModel names for an `ElectraEncoder`.
+
+  ELECTRA has no pooler; BERT checkpoints (`with_pooler`) do.
+  """
   entries = embedding_entries(encoder.embeddings) if with_embeddings else []
+  if with_pooler:
+    entries += _dense(encoder.pooler, "pooler.dense")
   if encoder.embedding_projection is not None:
     entries += _dense(encoder.embedding_projection, "embeddings_project")
   # pylint: disable=protected-access
@@ -130,11 +136,11 @@ def state_dict(entries: List[_Entry], prefix: str = "") -> Dict[str, np.ndarray]
 
 def load_encoder(encoder, weights: Mapping[str, np.ndarray],
                  prefix: str = "electra.", load_embeddings: bool = True):
-  """ElectraModel weights (under `prefix`) into an `ElectraEncoder`.
+  """ElectraModel or BertModel weights (under `prefix`) into an `ElectraEncoder`.
 
   With `load_embeddings=False` (a generator whose embeddings are shared with
   the discriminator), the given embedding weights must equal the shared ones.
-  The pooler, which ELECTRA does not pretrain, is left as it is.
+  A BERT pooler is loaded when present; otherwise the pooler is left as it is.
   """
   if not load_embeddings:
     for name, variable, layout in embedding_entries(encoder.embeddings):
@@ -146,7 +152,8 @@ def load_encoder(encoder, weights: Mapping[str, np.ndarray],
                          "discriminator share one set")
   shared = [] if load_embeddings else [
       name for name, _, _ in embedding_entries(encoder.embeddings)]
-  load(encoder_entries(encoder, load_embeddings), weights, prefix,
+  with_pooler = prefix + "pooler.dense.weight" in weights
+  load(encoder_entries(encoder, load_embeddings, with_pooler), weights, prefix,
        ignore=_BUFFERS + tuple(shared))
 
 

@@ -1,0 +1,82 @@
+"""Converts ELECTRA checkpoints: original TF1 or Hugging Face in; ours, Hugging
+Face or a TF-Hub export out.
+
+  python -m electra_tf.convert.convert_checkpoint --config=small \
+    --tf1_checkpoint=electra_small/model.ckpt-1000000 \
+    --output_dir=/tmp/converted --hub_export_path=/tmp/hub/electra_small \
+    --vocab_file=data/vocab_uncased.txt
+"""
+
+import os
+
+from absl import app
+from absl import flags
+import tensorflow as tf
+
+from electra_tf import builders
+from electra_tf import configs
+from electra_tf.convert import pretrainer_weights
+
+_CONFIG = flags.DEFINE_string("config", None, "Preset name or YAML file.")
+_PARAMS_OVERRIDE = flags.DEFINE_string("params_override", None,
+                                       "Config overrides.")
+_TF1_CHECKPOINT = flags.DEFINE_string(
+    "tf1_checkpoint", None, "A google-research/electra checkpoint.")
+_HF_DISCRIMINATOR = flags.DEFINE_string(
+    "hf_discriminator", None,
+    "Hugging Face ElectraForPreTraining directory or weights file.")
+_HF_GENERATOR = flags.DEFINE_string(
+    "hf_generator", None, "Hugging Face ElectraForMaskedLM directory or file.")
+_OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", None, "Writes a checkpoint of this package here.")
+_HF_OUTPUT_DIR = flags.DEFINE_string(
+    "hf_output_dir", None,
+    "Writes Hugging Face models here (discriminator/ and generator/).")
+_HUB_EXPORT_PATH = flags.DEFINE_string(
+    "hub_export_path", None, "Also exports the discriminator for TF Hub here.")
+_VOCAB_FILE = flags.DEFINE_string("vocab_file", None,
+                                  "Vocabulary, needed with --hub_export_path.")
+_DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True, "Uncased vocab.")
+
+flags.mark_flag_as_required("config")
+flags.register_multi_flags_validator(
+    ["tf1_checkpoint", "hf_discriminator"],
+    lambda f: bool(f["tf1_checkpoint"]) != bool(f["hf_discriminator"]),
+    message="Give exactly one of --tf1_checkpoint and --hf_discriminator")
+flags.register_multi_flags_validator(
+    ["hub_export_path", "vocab_file"],
+    lambda f: not f["hub_export_path"] or bool(f["vocab_file"]),
+    message="--hub_export_path needs --vocab_file")
+
+
+def main(argv):
+  del argv
+  experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+  pretrainer = builders.build_pretrainer(experiment.model)
+  with_generator = bool(_TF1_CHECKPOINT.value or _HF_GENERATOR.value)
+  if _TF1_CHECKPOINT.value:
+    pretrainer_weights.load_from_tf1(pretrainer, _TF1_CHECKPOINT.value)
+  else:
+    pretrainer_weights.load_from_hf(pretrainer, _HF_DISCRIMINATOR.value,
+                                    _HF_GENERATOR.value)
+  if _OUTPUT_DIR.value:
+    path = tf.train.Checkpoint(model=pretrainer).save(
+        os.path.join(_OUTPUT_DIR.value, "ckpt"))
+    print(f"wrote {path}")
+  if _HF_OUTPUT_DIR.value:
+    networks = ("discriminator", "generator") if with_generator else (
+        "discriminator",)
+    for network in networks:
+      pretrainer_weights.save_as_hf(
+          pretrainer, network, os.path.join(_HF_OUTPUT_DIR.value, network))
+    print(f"wrote {_HF_OUTPUT_DIR.value}")
+  if _HUB_EXPORT_PATH.value:
+    from export import export_tfhub_lib  # pylint: disable=g-import-not-at-top
+    export_tfhub_lib.export_encoder(
+        _HUB_EXPORT_PATH.value, pretrainer, vocab_file=_VOCAB_FILE.value,
+        do_lower_case=_DO_LOWER_CASE.value, with_mlm=with_generator)
+    print(f"wrote {_HUB_EXPORT_PATH.value}")
+
+
+if __name__ == "__main__":
+  app.run(main)

