@@ -17,6 +17,7 @@ import tf_keras
 from electra_tf import builders
 from electra_tf import configs
 from electra_tf import trainer
+from electra_tf.data import pretraining_dataset
 from electra_tf.data import text_examples
 
 _DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
@@ -29,7 +30,15 @@ _PARAMS_OVERRIDE = flags.DEFINE_string(
     "Overrides as 'train.batch_size=8,model.mask_prob=0.2' or YAML.")
 _TRAIN_TEXT = flags.DEFINE_string(
     "train_text", os.path.join(_DATA_DIR, "sotu_1940_2021.txt"),
-    "Text file: one sentence per line, blank lines between documents.")
+    "Text file: one sentence per line, blank lines between documents. "
+    "Ignored when --train_data is given.")
+_TRAIN_DATA = flags.DEFINE_string(
+    "train_data", None,
+    "TFRecord file pattern from build_pretraining_dataset (or BERT-style "
+    "records with masked_lm_* features, see --static_masks).")
+_STATIC_MASKS = flags.DEFINE_bool(
+    "static_masks", False,
+    "Read BERT's masked_lm_positions/ids/weights instead of masking in-graph.")
 _VOCAB_FILE = flags.DEFINE_string(
     "vocab_file", os.path.join(_DATA_DIR, "vocab_uncased.txt"),
     "WordPiece vocabulary.")
@@ -42,25 +51,42 @@ _JIT_COMPILE = flags.DEFINE_bool("jit_compile", False,
                                  "Compile the train step with XLA.")
 
 
-def pretrain(config: configs.ExperimentConfig, train_text: str,
-             vocab_file: str, do_lower_case: bool = True,
+def _dataset(config, vocab_file, train_text, train_data, do_lower_case,
+             static_masks):
+  train = config.train
+  if train_data:
+    print(f"training on {train_data}", flush=True)
+    return pretraining_dataset.make_dataset(
+        train_data, train.batch_size, train.seq_length, train.seed,
+        max_predictions=config.model.max_predictions_per_seq,
+        static_masks=static_masks)
+  examples = text_examples.make_examples(train_text, vocab_file,
+                                         train.seq_length, do_lower_case)
+  print(f"{len(examples['input_word_ids'])} examples of {train.seq_length} "
+        f"tokens from {train_text}", flush=True)
+  return text_examples.make_dataset(examples, train.batch_size, train.seed)
+
+
+def pretrain(config: configs.ExperimentConfig, vocab_file: str,
+             train_text: str = None, train_data: str = None,
+             do_lower_case: bool = True, static_masks: bool = False,
              model_dir: str = None, log_every: int = 10,
              jit_compile: bool = False):
-  """Trains for `config.train.num_train_steps`; returns the per-step losses."""
+  """Trains for `config.train.num_train_steps`; returns the per-step losses.
+
+  Reads `train_data` (TFRecords) when given, else tokenizes `train_text`.
+  """
   train = config.train
   tf_keras.utils.set_random_seed(train.seed)
   special = text_examples.read_vocab_special_ids(vocab_file)
-  examples = text_examples.make_examples(train_text, vocab_file,
-                                         train.seq_length, do_lower_case)
-  dataset = text_examples.make_dataset(examples, train.batch_size, train.seed)
+  dataset = _dataset(config, vocab_file, train_text, train_data, do_lower_case,
+                     static_masks)
   model = builders.build_pretrainer(
       config.model, seed=train.seed, mask_token_id=special["[MASK]"],
       special_token_ids=(special["[PAD]"], special["[CLS]"], special["[SEP]"]))
   optimizer = trainer.make_optimizer(train)
   train_step = trainer.make_train_step(model, optimizer, config.model,
                                        jit_compile)
-  print(f"{len(examples['input_word_ids'])} examples of {train.seq_length} "
-        f"tokens", flush=True)
   losses = []
   start = time.perf_counter()
   for step, batch in enumerate(dataset.take(train.num_train_steps), 1):
@@ -87,8 +113,10 @@ def pretrain(config: configs.ExperimentConfig, train_text: str,
 def main(argv):
   del argv
   config = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
-  pretrain(config, _TRAIN_TEXT.value, _VOCAB_FILE.value, _DO_LOWER_CASE.value,
-           _MODEL_DIR.value, _LOG_EVERY.value, _JIT_COMPILE.value)
+  pretrain(config, _VOCAB_FILE.value, train_text=_TRAIN_TEXT.value,
+           train_data=_TRAIN_DATA.value, do_lower_case=_DO_LOWER_CASE.value,
+           static_masks=_STATIC_MASKS.value, model_dir=_MODEL_DIR.value,
+           log_every=_LOG_EVERY.value, jit_compile=_JIT_COMPILE.value)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from conftest import REPO, TEXT, VOCAB
 def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
   config = configs.load_experiment(
       "tiny", "train.num_train_steps=80,train.batch_size=16")
-  losses = run_pretraining.pretrain(config, TEXT, VOCAB,
+  losses = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
                                     model_dir=str(tmp_path), log_every=40)
   assert len(losses) == 80
   assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10

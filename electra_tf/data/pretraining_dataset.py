@@ -1,0 +1,62 @@
+"""Reads pretraining TFRecords: ELECTRA's format or BERT's static-masked one."""
+
+import tensorflow as tf
+
+_MASKED_LM_KEYS = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
+
+
+def _parse_fn(seq_length: int, max_predictions: int, static_masks: bool):
+  features = {
+      name: tf.io.FixedLenFeature([seq_length], tf.int64)
+      for name in ("input_ids", "input_mask", "segment_ids")}
+  if static_masks:
+    features.update({
+        "masked_lm_positions": tf.io.FixedLenFeature([max_predictions],
+                                                     tf.int64),
+        "masked_lm_ids": tf.io.FixedLenFeature([max_predictions], tf.int64),
+        "masked_lm_weights": tf.io.FixedLenFeature([max_predictions],
+                                                   tf.float32)})
+
+  def parse(record):
+    example = tf.io.parse_single_example(record, features)
+    inputs = dict(input_word_ids=tf.cast(example["input_ids"], tf.int32),
+                  input_mask=tf.cast(example["input_mask"], tf.int32),
+                  input_type_ids=tf.cast(example["segment_ids"], tf.int32))
+    if static_masks:
+      inputs["masked_lm_positions"] = tf.cast(
+          example["masked_lm_positions"], tf.int32)
+      inputs["masked_lm_ids"] = tf.cast(example["masked_lm_ids"], tf.int32)
+      inputs["masked_lm_weights"] = example["masked_lm_weights"]
+    return inputs
+  return parse
+
+
+def make_dataset(file_pattern: str, batch_size: int, seq_length: int,
+                 seed: int, max_predictions: int = 0,
+                 static_masks: bool = False,
+                 input_context: tf.distribute.InputContext = None):
+  """An endless, shuffled stream of full batches from TFRecord shards.
+
+  With `static_masks`, BERT-style masked_lm_* features are read as well (the
+  pretrainer then uses them instead of masking dynamically). Under a
+  distribution strategy, each input pipeline reads its own share of files.
+  """
+  files = tf.io.gfile.glob(file_pattern)
+  if not files:
+    raise FileNotFoundError(f"No TFRecord files match {file_pattern}")
+  dataset = tf.data.Dataset.from_tensor_slices(sorted(files))
+  if input_context and input_context.num_input_pipelines > 1:
+    if len(files) < input_context.num_input_pipelines:
+      raise ValueError(f"{len(files)} files cannot be sharded over "
+                       f"{input_context.num_input_pipelines} input pipelines")
+    dataset = dataset.shard(input_context.num_input_pipelines,
+                            input_context.input_pipeline_id)
+  dataset = dataset.shuffle(len(files), seed=seed).repeat()
+  dataset = dataset.interleave(tf.data.TFRecordDataset, cycle_length=4,
+                               num_parallel_calls=tf.data.AUTOTUNE,
+                               deterministic=True)
+  return (dataset.shuffle(10000, seed=seed)
+          .map(_parse_fn(seq_length, max_predictions, static_masks),
+               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+          .batch(batch_size, drop_remainder=True)
+          .prefetch(tf.data.AUTOTUNE))
