@@ -1,1 +1,1 @@
-"""TF-Hub-style SavedModel export of ELECTRA encoders (see issue 3)."""
+"""TF-Hub-style SavedModel export of ELECTRA encoders and preprocessing."""

@@ -8,6 +8,7 @@ from absl import app
 from absl import flags
 
 from electra_tf import configs
+from electra_tf.models import NETWORKS
 from export import export_tfhub_lib
 
 _CONFIG = flags.DEFINE_string("config", None,
@@ -19,7 +20,7 @@ _CHECKPOINT = flags.DEFINE_string(
 _EXPORT_PATH = flags.DEFINE_string("export_path", None,
                                    "Directory to write the encoder to.")
 _NETWORK = flags.DEFINE_enum("network", "discriminator",
-                             list(export_tfhub_lib.NETWORKS),
+                             list(NETWORKS),
                              "Which network becomes the encoder.")
 _WITH_MLM = flags.DEFINE_bool("with_mlm", False,
                               "Add the generator's MLM as the .mlm sub-model.")

@@ -27,11 +27,9 @@ from official.nlp.modeling import layers as nlp_layers
 from official.nlp.tools import export_tfhub_lib as tfm_export
 
 from electra_tf import builders
-from electra_tf import layers as text_layers
+from electra_tf import layers as electra_layers
 from electra_tf.configs import ExperimentConfig
 from electra_tf.networks.electra_encoder import INPUT_KEYS
-
-NETWORKS = ("discriminator", "generator")
 
 
 @contextlib.contextmanager
@@ -68,17 +66,18 @@ def restore_pretrainer(experiment: ExperimentConfig, checkpoint_path: str):
   return pretrainer
 
 
-def _encoder_inputs(names=INPUT_KEYS):
+def _encoder_inputs():
   return {name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
-          for name in names}
+          for name in INPUT_KEYS}
 
 
 def create_encoder_model(pretrainer, network: str = "discriminator",
                          with_mlm: bool = False, legacy: bool = False):
-  """A functional tf_keras model over one of the pretrainer's networks."""
-  if network not in NETWORKS:
-    raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
-  encoder = getattr(pretrainer, f"{network}_network")
+  """A functional tf_keras model over one of the pretrainer's networks.
+
+  Sets that network's pooler to the identity (kernel I, bias 0) in place.
+  """
+  encoder = pretrainer.get_network(network)
   # ELECTRA pretrains no pooler; an identity start leaves [CLS] unchanged
   # but for the tanh, as in the released Hub models.
   hidden = encoder.config.hidden_size
@@ -143,7 +142,7 @@ def create_preprocessing(*, vocab_file: str, do_lower_case: bool,
 
   Model Garden's construction, with a tokenizer that lower-cases as BERT does.
   """
-  tokenize = text_layers.BertTokenizer(vocab_file=vocab_file,
+  tokenize = electra_layers.BertTokenizer(vocab_file=vocab_file,
                                        lower_case=do_lower_case)
   sentences = tf_keras.layers.Input(shape=(), dtype=tf.string,
                                     name="sentences")

@@ -13,7 +13,7 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 
-NETWORKS = ("discriminator", "generator")
+from electra_tf.models import NETWORKS
 _OPTIMIZER_STATE = re.compile(
     r"(^|/)(global_step|adam_m|adam_v|beta1_power|beta2_power|temperature)$")
 

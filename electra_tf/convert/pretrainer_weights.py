@@ -44,7 +44,7 @@ def load_from_tf1(pretrainer, checkpoint_path: str, with_generator=True):
 
 def save_as_hf(pretrainer, network: str, output_dir: str):
   """ElectraForPreTraining (discriminator) or ElectraForMaskedLM (generator)."""
-  encoder = getattr(pretrainer, f"{network}_network")
+  encoder = pretrainer.get_network(network)
   weights = huggingface.state_dict(huggingface.encoder_entries(encoder),
                                    "electra.")
   if network == "discriminator":

@@ -13,6 +13,8 @@ from electra_tf.ops import masking
 # [PAD], [CLS], [SEP] and [MASK] in the BERT uncased vocabulary.
 BERT_SPECIAL_TOKEN_IDS = (0, 101, 102)
 BERT_MASK_TOKEN_ID = 103
+# The pretrainer's two encoders, as named by its `<name>_network` attributes.
+NETWORKS = ("discriminator", "generator")
 
 
 class ElectraPretrainer(tf_keras.Model):
@@ -152,6 +154,8 @@ class ElectraPretrainer(tf_keras.Model):
       outputs["sentence_outputs"] = self.classification(sequence_output)
     return outputs
 
-  @property
-  def checkpoint_items(self):
-    return dict(encoder=self.discriminator_network)
+  def get_network(self, name: str):
+    """The "discriminator" or "generator" encoder."""
+    if name not in NETWORKS:
+      raise ValueError(f"network must be one of {NETWORKS}, got {name!r}")
+    return getattr(self, f"{name}_network")
