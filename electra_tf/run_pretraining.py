@@ -53,6 +53,9 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer(
 _RESUME = flags.DEFINE_bool(
     "resume", True, "Continue from the latest checkpoint in --model_dir.")
 _LOG_EVERY = flags.DEFINE_integer("log_every", 10, "Steps between log lines.")
+for _name in ("checkpoint_every", "log_every"):
+  flags.register_validator(_name, lambda value: value > 0,
+                           message=f"--{_name} must be a positive integer")
 _JIT_COMPILE = flags.DEFINE_bool("jit_compile", False,
                                  "Compile the train step with XLA.")
 

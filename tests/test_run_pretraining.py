@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import tensorflow as tf
 
 from electra_tf import configs
@@ -22,10 +23,14 @@ def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
   assert tf.train.latest_checkpoint(str(tmp_path))
 
 
-def test_command_line_reports_bad_flags():
+@pytest.mark.parametrize("flag, message", [
+    ("--config=medium", "No config file 'medium'"),
+    ("--log_every=0", "--log_every must be a positive integer"),
+])
+def test_command_line_reports_bad_flags(flag, message):
   result = subprocess.run(
-      [sys.executable, "-m", "electra_tf.run_pretraining", "--config=medium"],
+      [sys.executable, "-m", "electra_tf.run_pretraining", flag],
       cwd=REPO, capture_output=True, text=True, check=False,
       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
   assert result.returncode != 0
-  assert "No config file 'medium'" in result.stderr
+  assert message in result.stderr
