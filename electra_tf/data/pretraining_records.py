@@ -87,16 +87,10 @@ def write_shard(job):
   (input_file, output_path, vocab_file, max_seq_length, do_lower_case,
    blanks_separate_docs, seed) = job
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  import tensorflow_text as tf_text  # pylint: disable=g-import-not-at-top
-  from electra_tf.layers import bert_tokenizer  # pylint: disable=g-import-not-at-top
 
   special_ids = text_examples.read_vocab_special_ids(vocab_file)
   lines = list(_lines(input_file, blanks_separate_docs))
-  texts = tf.constant([line or " " for line in lines])
-  if do_lower_case:
-    texts = bert_tokenizer.lower_case_like_bert(texts)
-  tokenizer = tf_text.BertTokenizer(vocab_file, token_out_type=tf.int64)
-  pieces = tokenizer.tokenize(texts).merge_dims(1, -1).to_list()
+  pieces = text_examples.tokenize_lines(lines, vocab_file, do_lower_case)
   builder = ExampleBuilder(special_ids, max_seq_length, random.Random(seed))
   temp_path = output_path + ".incomplete"
   count = 0

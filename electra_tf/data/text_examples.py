@@ -48,6 +48,16 @@ def read_documents(path: str) -> List[List[str]]:
   return documents
 
 
+def tokenize_lines(lines: List[str], vocab_file: str,
+                   do_lower_case: bool = True) -> List[List[int]]:
+  """Word-piece ids of each line, lower-cased as BERT does when uncased."""
+  texts = tf.constant(lines or [""], tf.string)
+  if do_lower_case:
+    texts = lower_case_like_bert(texts)
+  tokenizer = tf_text.BertTokenizer(vocab_file, token_out_type=tf.int32)
+  return tokenizer.tokenize(texts).merge_dims(1, -1).to_list()[:len(lines)]
+
+
 def make_examples(text_file: str, vocab_file: str, seq_length: int,
                   do_lower_case: bool = True) -> Dict[str, np.ndarray]:
   """Tokenizes `text_file` into int32 arrays of shape [num_examples, seq_length].
@@ -58,15 +68,13 @@ def make_examples(text_file: str, vocab_file: str, seq_length: int,
     raise ValueError(f"seq_length must be at least 3, got {seq_length}")
   special = read_vocab_special_ids(vocab_file)
   documents = read_documents(text_file)
-  tokenizer = tf_text.BertTokenizer(vocab_file, token_out_type=tf.int32)
+  pieces = iter(tokenize_lines([line for document in documents
+                                for line in document], vocab_file,
+                               do_lower_case))
   chunk = seq_length - 2
   rows = []
   for document in documents:
-    text = tf.constant(document)
-    if do_lower_case:
-      text = lower_case_like_bert(text)
-    pieces = tokenizer.tokenize(text).merge_dims(1, -1)
-    ids = pieces.flat_values.numpy()
+    ids = [i for _ in document for i in next(pieces)]
     for start in range(0, len(ids), chunk):
       rows.append(ids[start:start + chunk])
   word_ids = np.full((len(rows), seq_length), special["[PAD]"], np.int32)
