@@ -1,0 +1,63 @@
+"""Metrics against scikit-learn, SciPy and seqeval (installed with tf-models)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from seqeval import metrics as seqeval_metrics
+from sklearn import metrics as sk_metrics
+
+from electra_tf import metrics
+
+
+@pytest.mark.parametrize("seed,num_classes", [(0, 2), (1, 2), (2, 3), (3, 5)])
+def test_classification_metrics_match_sklearn(seed, num_classes):
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(0, num_classes, 200)
+  # Correlated with the labels, so the scores are far from 0.
+  predictions = np.where(rng.random(200) < 0.7, labels,
+                         rng.integers(0, num_classes, 200))
+  assert metrics.accuracy(labels, predictions) == pytest.approx(
+      sk_metrics.accuracy_score(labels, predictions))
+  assert metrics.matthews_corrcoef(labels, predictions) == pytest.approx(
+      sk_metrics.matthews_corrcoef(labels, predictions), abs=1e-12)
+  if num_classes == 2:
+    assert metrics.f1(labels, predictions) == pytest.approx(
+        sk_metrics.f1_score(labels, predictions))
+
+
+def test_degenerate_cases_are_zero_not_nan():
+  assert metrics.matthews_corrcoef([1, 1, 1], [1, 1, 1]) == 0.0
+  assert metrics.f1([0, 0], [0, 0]) == 0.0
+  assert metrics.pearson([1, 2, 3], [5, 5, 5]) == 0.0
+  assert metrics.matthews_corrcoef([0, 1, 0, 1], [1, 0, 1, 0]) == -1.0
+
+
+def test_correlations_match_scipy_with_ties():
+  rng = np.random.default_rng(0)
+  labels = np.round(rng.random(300) * 5, 1)  # STS-B style scores with ties
+  predictions = labels + rng.normal(0, 1.5, 300)
+  predictions[:40] = np.round(predictions[:40])
+  assert metrics.pearson(labels, predictions) == pytest.approx(
+      stats.pearsonr(labels, predictions)[0], abs=1e-12)
+  assert metrics.spearman(labels, predictions) == pytest.approx(
+      stats.spearmanr(labels, predictions)[0], abs=1e-12)
+
+
+def test_spans_follow_conlleval_rules():
+  tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG", "O",
+          "S-MISC", "B-PER", "E-PER"]
+  assert metrics.get_spans(tags) == {
+      ("PER", 0, 2), ("LOC", 3, 5), ("LOC", 5, 6), ("ORG", 6, 7),
+      ("MISC", 8, 9), ("PER", 9, 11)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_span_f1_matches_seqeval(seed):
+  rng = np.random.default_rng(seed)
+  tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-ORG"]
+  gold = [list(rng.choice(tags, rng.integers(1, 15))) for _ in range(50)]
+  predicted = [[t if rng.random() < 0.8 else str(rng.choice(tags)) for t in g]
+               for g in gold]
+  assert metrics.span_f1(gold, predicted) == pytest.approx(
+      seqeval_metrics.f1_score(gold, predicted), abs=1e-12)
+  assert metrics.span_f1(gold, gold) == 1.0
