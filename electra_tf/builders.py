@@ -2,6 +2,7 @@
 
 from typing import Optional
 
+import tensorflow as tf
 import tf_keras
 
 from electra_tf import activations
@@ -40,3 +41,22 @@ def build_pretrainer(config: PretrainerConfig, seed: Optional[int] = None,
       mask_token_rate=config.mask_token_rate,
       seed=seed,
       **kwargs)
+
+
+def restore_pretrainer(config: PretrainerConfig, checkpoint_path: str,
+                       **kwargs) -> ElectraPretrainer:
+  """The pretrainer of `config` with weights from a run_pretraining checkpoint.
+
+  `checkpoint_path` is a checkpoint prefix or a directory (its latest one).
+  """
+  if tf.io.gfile.isdir(checkpoint_path):
+    latest = tf.train.latest_checkpoint(checkpoint_path)
+    if latest is None:
+      raise FileNotFoundError(f"No checkpoint in directory {checkpoint_path}")
+    checkpoint_path = latest
+  if not tf.io.gfile.exists(checkpoint_path + ".index"):
+    raise FileNotFoundError(f"No checkpoint at {checkpoint_path}")
+  pretrainer = build_pretrainer(config, **kwargs)
+  status = tf.train.Checkpoint(model=pretrainer).restore(checkpoint_path)
+  status.expect_partial().assert_existing_objects_matched()
+  return pretrainer

@@ -119,14 +119,71 @@ class TrainConfig(base_config.Config):
     _require(self.num_warmup_steps >= 0, "num_warmup_steps must be >= 0")
 
 
+HEAD_TYPES = ("original", "hf")
+
+
+@dataclasses.dataclass
+class FinetuneConfig(base_config.Config):
+  """The fine-tuning recipe of the ELECTRA paper (defaults: ELECTRA-Small).
+
+  Learning rates 3e-4 small, 1e-4 base, 5e-5 large; layer-wise decay 0.8,
+  0.9 for large; batch 32; 10% warmup; epochs per task (see the tasks).
+  """
+  learning_rate: float = 3e-4
+  layerwise_lr_decay: float = 0.8
+  # The factors of google-research/electra's code, one decay step lower.
+  original_layer_depths: bool = False
+  batch_size: int = 32
+  # 0: the task's own number (3 for most GLUE tasks, 10 for RTE and STS-B).
+  num_train_epochs: int = 0
+  warmup_proportion: float = 0.1
+  weight_decay: float = 0.01
+  clip_norm: float = 1.0
+  max_seq_length: int = 128
+  head_type: str = "original"
+  dropout_rate: float = 0.1
+  seed: int = 42
+  # Question answering (SQuAD).
+  doc_stride: int = 128
+  max_query_length: int = 64
+  n_best_size: int = 20
+  max_answer_length: int = 30
+  null_score_diff_threshold: float = 0.0
+
+  def validate(self):
+    for name in ("batch_size", "max_seq_length", "doc_stride",
+                 "max_query_length", "n_best_size", "max_answer_length"):
+      value = getattr(self, name)
+      _require(isinstance(value, int) and value > 0,
+               f"FinetuneConfig.{name} must be a positive integer, "
+               f"got {value!r}")
+    _require(self.num_train_epochs >= 0, "num_train_epochs must be >= 0")
+    _require(self.learning_rate > 0, "FinetuneConfig.learning_rate must be > 0")
+    _require(0.0 < self.layerwise_lr_decay <= 1.0,
+             "layerwise_lr_decay must be in (0, 1]")
+    _require(0.0 <= self.warmup_proportion < 1.0,
+             "warmup_proportion must be in [0, 1)")
+    _require(self.head_type in HEAD_TYPES,
+             f"head_type must be one of {HEAD_TYPES}, got {self.head_type!r}")
+    _require(self.max_query_length < self.max_seq_length - 3,
+             "max_query_length must leave room for the passage in "
+             "max_seq_length")
+
+
 @dataclasses.dataclass
 class ExperimentConfig(base_config.Config):
   model: PretrainerConfig = dataclasses.field(default_factory=PretrainerConfig)
   train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+  finetune: FinetuneConfig = dataclasses.field(default_factory=FinetuneConfig)
 
   def validate(self):
     self.model.validate()
     self.train.validate()
+    self.finetune.validate()
+    _require(self.finetune.max_seq_length <=
+             self.model.discriminator.max_position_embeddings,
+             f"finetune.max_seq_length ({self.finetune.max_seq_length}) "
+             "exceeds max_position_embeddings")
     _require(self.train.seq_length <= self.model.discriminator.max_position_embeddings,
              f"train.seq_length ({self.train.seq_length}) exceeds "
              "max_position_embeddings "

@@ -7,6 +7,7 @@
 from absl import app
 from absl import flags
 
+from electra_tf import builders
 from electra_tf import configs
 from electra_tf.models import NETWORKS
 from export import export_tfhub_lib
@@ -45,8 +46,7 @@ flags.mark_flags_as_required(["config", "checkpoint", "export_path",
 def main(argv):
   del argv
   experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
-  pretrainer = export_tfhub_lib.restore_pretrainer(experiment,
-                                                   _CHECKPOINT.value)
+  pretrainer = builders.restore_pretrainer(experiment.model, _CHECKPOINT.value)
   export_tfhub_lib.export_encoder(
       _EXPORT_PATH.value, pretrainer, vocab_file=_VOCAB_FILE.value,
       do_lower_case=_DO_LOWER_CASE.value, network=_NETWORK.value,

@@ -26,9 +26,7 @@ import tf_keras
 from official.nlp.modeling import layers as nlp_layers
 from official.nlp.tools import export_tfhub_lib as tfm_export
 
-from electra_tf import builders
 from electra_tf import layers as electra_layers
-from electra_tf.configs import ExperimentConfig
 from electra_tf.networks.electra_encoder import INPUT_KEYS
 
 
@@ -49,21 +47,6 @@ def atomic_directory(export_path: str, overwrite: bool = False):
     os.rename(os.path.join(staging, "model"), export_path)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
-
-
-def restore_pretrainer(experiment: ExperimentConfig, checkpoint_path: str):
-  """The pretrainer of `experiment` with weights from a run_pretraining checkpoint."""
-  if tf.io.gfile.isdir(checkpoint_path):
-    latest = tf.train.latest_checkpoint(checkpoint_path)
-    if latest is None:
-      raise FileNotFoundError(f"No checkpoint in directory {checkpoint_path}")
-    checkpoint_path = latest
-  if not tf.io.gfile.exists(checkpoint_path + ".index"):
-    raise FileNotFoundError(f"No checkpoint at {checkpoint_path}")
-  pretrainer = builders.build_pretrainer(experiment.model)
-  status = tf.train.Checkpoint(model=pretrainer).restore(checkpoint_path)
-  status.expect_partial().assert_existing_objects_matched()
-  return pretrainer
 
 
 def _encoder_inputs():

@@ -38,7 +38,7 @@ def exported(tmp_path_factory):
   for v in trained.trainable_variables:
     v.assign(v + tf.random.stateless_normal(v.shape, [1, 2], stddev=0.05))
   ckpt = tf.train.Checkpoint(model=trained).save(str(root / "ckpt" / "ckpt"))
-  pretrainer = export_tfhub_lib.restore_pretrainer(experiment, ckpt)
+  pretrainer = builders.restore_pretrainer(experiment.model, ckpt)
   vocab_dir = root / "vocab_source"
   vocab_dir.mkdir()
   vocab = str(vocab_dir / "vocab.txt")

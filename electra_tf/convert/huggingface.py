@@ -12,6 +12,8 @@ from typing import Dict, List, Mapping, Tuple
 
 import numpy as np
 
+from electra_tf import models
+
 # Layouts: "same" as stored; "bias" flattened by Hugging Face; "kernelN" a
 # Keras kernel with N input axes, stored by torch as a [out, in] Linear weight.
 _Entry = Tuple[str, object, str]
@@ -91,6 +93,32 @@ def generator_head_entries(masked_lm) -> List[_Entry]:
           [("lm_head.bias", masked_lm.bias, "same")])
 
 
+def _hf_head(head, dense_name, out_name) -> List[_Entry]:
+  if head.dense is None:
+    raise ValueError("Hugging Face's heads have a hidden dense layer; build "
+                     "the model with head_type='hf' to convert it")
+  return _dense(head.dense, dense_name) + _dense(head.out_proj, out_name)
+
+
+def task_model_entries(model) -> List[_Entry]:
+  """Names of transformers' ElectraFor{SequenceClassification,
+  TokenClassification,QuestionAnswering,MultipleChoice} for our task models.
+  """
+  entries = [("electra." + name, variable, layout)
+             for name, variable, layout in encoder_entries(model.network)]
+  if isinstance(model, models.ElectraClassifier):
+    return entries + _hf_head(model.classifier, "classifier.dense",
+                              "classifier.out_proj")
+  if isinstance(model, models.ElectraMultipleChoice):
+    return entries + _hf_head(model.classifier, "sequence_summary.summary",
+                              "classifier")
+  if isinstance(model, models.ElectraTokenClassifier):
+    return entries + _dense(model.classifier, "classifier")
+  if isinstance(model, models.ElectraSpanLabeler):
+    return entries + _dense(model.qa_outputs, "qa_outputs")
+  raise TypeError(f"No Hugging Face counterpart for {type(model).__name__}")
+
+
 def _to_ours(value, variable, layout):
   value = np.asarray(value)
   if layout.startswith("kernel"):
@@ -155,6 +183,12 @@ def load_encoder(encoder, weights: Mapping[str, np.ndarray],
   with_pooler = prefix + "pooler.dense.weight" in weights
   load(encoder_entries(encoder, load_embeddings, with_pooler), weights, prefix,
        ignore=_BUFFERS + tuple(shared))
+
+
+def load_task_model(model, weights: Mapping[str, np.ndarray]):
+  """An ElectraFor<Task> state dict into the matching task model of ours."""
+  load(task_model_entries(model), weights,
+       ignore=tuple("electra." + name for name in _BUFFERS))
 
 
 def load_discriminator_head(head, weights: Mapping[str, np.ndarray]):

@@ -4,3 +4,4 @@ from electra_tf.layers.embeddings import ElectraEmbeddings
 from electra_tf.layers.rtd_head import ReplacedTokenDetectionHead
 from electra_tf.layers.bert_tokenizer import BertTokenizer
 from electra_tf.layers.bert_tokenizer import lower_case_like_bert
+from electra_tf.layers.classification_head import ClassificationHead

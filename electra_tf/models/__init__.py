@@ -1,4 +1,8 @@
-"""ELECTRA training models."""
+"""ELECTRA pretraining and task models."""
 
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.electra_pretrainer import NETWORKS
+from electra_tf.models.electra_classifier import ElectraClassifier
+from electra_tf.models.electra_multiple_choice import ElectraMultipleChoice
+from electra_tf.models.electra_span_labeler import ElectraSpanLabeler
+from electra_tf.models.electra_token_classifier import ElectraTokenClassifier

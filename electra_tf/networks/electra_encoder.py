@@ -27,6 +27,12 @@ def make_embeddings(config: EncoderConfig) -> ElectraEmbeddings:
       name="embeddings")
 
 
+def dummy_inputs(shape=(1, 1)):
+  """Encoder inputs of `shape` that make a model create all its variables."""
+  zeros = tf.zeros(shape, tf.int32)
+  return dict(input_word_ids=zeros, input_mask=zeros + 1, input_type_ids=zeros)
+
+
 def _with_shape_of(word_ids, tensor, name):
   """`tensor`, checked to have the shape of `word_ids` before anything uses it.
 
@@ -94,8 +100,7 @@ class ElectraEncoder(tf_keras.Model):
         kernel_initializer=tf_utils.clone_initializer(initializer),
         name="pooler_transform")
     # Create every variable now, so heads can tie to them and checkpoints load.
-    dummy = tf.zeros([1, 1], tf.int32)
-    self(dict(input_word_ids=dummy, input_mask=dummy + 1, input_type_ids=dummy))
+    self(dummy_inputs())
 
   def get_embedding_table(self):
     return self.embeddings.embedding_table

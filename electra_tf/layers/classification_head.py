@@ -1,0 +1,47 @@
+"""Classification head on the first ([CLS]) token of a sequence output."""
+
+import tf_keras
+from official.modeling import tf_utils
+
+from electra_tf.configs import HEAD_TYPES
+
+
+class ClassificationHead(tf_keras.layers.Layer):
+  """[CLS] -> logits, in the original ELECTRA's form or Hugging Face's.
+
+  "original" (google-research/electra): dropout, dense to `num_classes`.
+  "hf" (transformers' ElectraClassificationHead and the multiple-choice
+  SequenceSummary): dropout, dense to the hidden size, activation, dropout,
+  dense to `num_classes`. Layer names follow Hugging Face's (`dense`,
+  `out_proj`) so its weights map one to one.
+  """
+
+  def __init__(self, num_classes, head_type="original", dropout_rate=0.1,
+               activation=None, initializer="glorot_uniform", **kwargs):
+    super().__init__(**kwargs)
+    if head_type not in HEAD_TYPES:
+      raise ValueError(f"head_type must be one of {HEAD_TYPES}, "
+                       f"got {head_type!r}")
+    self.head_type = head_type
+    self.num_classes = num_classes
+    self._activation = activation
+    self._initializer = initializer
+    self.dropout = tf_keras.layers.Dropout(dropout_rate)
+    self.out_proj = tf_keras.layers.Dense(
+        num_classes, kernel_initializer=tf_utils.clone_initializer(initializer),
+        name="out_proj")
+    self.dense = None
+
+  def build(self, input_shape):
+    if self.head_type == "hf":
+      self.dense = tf_keras.layers.Dense(
+          input_shape[-1], activation=self._activation,
+          kernel_initializer=tf_utils.clone_initializer(self._initializer),
+          name="dense")
+    super().build(input_shape)
+
+  def call(self, sequence_output, training=None):
+    x = self.dropout(sequence_output[:, 0, :], training=training)
+    if self.dense is not None:
+      x = self.dropout(self.dense(x), training=training)
+    return self.out_proj(x)
