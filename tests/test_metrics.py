@@ -61,3 +61,23 @@ def test_span_f1_matches_seqeval(seed):
   assert metrics.span_f1(gold, predicted) == pytest.approx(
       seqeval_metrics.f1_score(gold, predicted), abs=1e-12)
   assert metrics.span_f1(gold, gold) == 1.0
+
+
+def test_squad_scoring_follows_the_official_rules():
+  """Model Garden's port of the official SQuAD 2.0 script, on hand-made cases."""
+  from official.nlp.tools import squad_evaluate_v2_0  # pylint: disable=g-import-not-at-top
+  dataset = [{"paragraphs": [{"qas": [
+      {"id": "a", "answers": [{"text": "The Eiffel Tower"}]},
+      {"id": "b", "answers": [{"text": "in 1889"}, {"text": "1889"}]},
+      {"id": "c", "answers": [{"text": "Gustave Eiffel's company"}]},
+      {"id": "d", "answers": []},
+  ]}]}]
+  predictions = {"a": "eiffel tower!", "b": "1889", "c": "company of Eiffel",
+                 "d": ""}
+  scores = squad_evaluate_v2_0.evaluate(dataset, predictions)
+  # a: articles, case, punctuation ignored; b: best of the gold answers;
+  # c: tokens {company, of, eiffel} vs {gustave, eiffels, company}: one shared,
+  # P = R = 1/3, F1 = 1/3; d: unanswerable and left empty.
+  assert scores["exact"] == pytest.approx(75.0)
+  assert scores["f1"] == pytest.approx(100 * (3 + 1 / 3) / 4)
+  assert scores["NoAns_exact"] == 100.0

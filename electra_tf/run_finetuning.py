@@ -1,0 +1,107 @@
+"""Fine-tunes an ELECTRA encoder on a GLUE task, SQuAD, tagging or user data.
+
+  python -m electra_tf.run_finetuning --task=rte --data_dir=glue/RTE \
+    --config=small --init_checkpoint=/tmp/electra_small --output_dir=/tmp/rte
+
+Trains with the paper's recipe (AdamW, layer-wise learning-rate decay, 10%
+warmup, the preset's `finetune:` settings), evaluates on the dev files after
+every epoch, and writes `eval_results.json`, TensorBoard summaries and, for
+test files, predictions in the GLUE / SQuAD submission formats.
+"""
+
+import os
+
+from absl import app
+from absl import flags
+import tensorflow_hub as hub
+from official.nlp.tools import tokenization
+
+from electra_tf import builders
+from electra_tf import configs
+from electra_tf import finetuning
+from electra_tf import runtime
+
+_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+
+_TASK = flags.DEFINE_enum("task", None, finetuning.TASKS,
+                          "The task to fine-tune on.")
+_DATA = flags.DEFINE_string(
+    "data_dir", None, "Directory with the task's files under their usual "
+    "names (GLUE: train.tsv, dev.tsv, test.tsv; tagging: train.txt, dev.txt, "
+    "test.txt; SQuAD: train-v2.0.json, dev-v2.0.json).")
+_TRAIN_FILE = flags.DEFINE_string("train_file", None, "Overrides --data_dir.")
+_DEV_FILE = flags.DEFINE_string("dev_file", None, "Overrides --data_dir.")
+_TEST_FILE = flags.DEFINE_string("test_file", None, "Overrides --data_dir.")
+_TEXT_COLUMNS = flags.DEFINE_list(
+    "text_columns", None, "custom: one or two text columns of the header.")
+_LABEL_COLUMN = flags.DEFINE_string("label_column", "label",
+                                    "custom: the label column.")
+_LABELS = flags.DEFINE_list(
+    "labels", None, "custom: the label values (default: those of train).")
+_REGRESSION = flags.DEFINE_bool("regression", False,
+                                "custom: the label is a number.")
+_CONFIG = flags.DEFINE_string(
+    "config", "small", "Preset (" + ", ".join(configs.preset_names()) +
+    ") or YAML file: the encoder and its `finetune:` recipe.")
+_PARAMS_OVERRIDE = flags.DEFINE_string(
+    "params_override", None, "e.g. 'finetune.learning_rate=1e-4'.")
+_INIT_CHECKPOINT = flags.DEFINE_string(
+    "init_checkpoint", None, "run_pretraining checkpoint or model_dir whose "
+    "discriminator is fine-tuned.")
+_HUB_MODULE = flags.DEFINE_string(
+    "hub_module", None, "A Hub encoder SavedModel (e.g. from export_tfhub) to "
+    "fine-tune instead; its vocab_file and do_lower_case are used.")
+_VOCAB_FILE = flags.DEFINE_string(
+    "vocab_file", os.path.join(_DATA_DIR, "vocab_uncased.txt"),
+    "WordPiece vocabulary (ignored with --hub_module).")
+_DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True,
+                                   "Lower-case text (ignored with --hub_module).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
+                                  "Results, summaries and predictions.")
+_STRATEGY = flags.DEFINE_enum("distribution_strategy", "one_device",
+                              runtime.STRATEGIES, "tf.distribute strategy.")
+_NUM_GPUS = flags.DEFINE_integer("num_gpus", -1, "-1: all visible GPUs.")
+_TPU = flags.DEFINE_string("tpu", "",
+                           "TPU address for --distribution_strategy=tpu.")
+_MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", "float32", runtime.PRECISIONS, "Keras precision policy.")
+flags.mark_flags_as_required(["task", "output_dir"])
+
+
+def main(argv):
+  del argv
+  experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+  if _INIT_CHECKPOINT.value and _HUB_MODULE.value:
+    raise app.UsageError("give --init_checkpoint or --hub_module, not both")
+  vocab_file, do_lower_case = _VOCAB_FILE.value, _DO_LOWER_CASE.value
+  if _HUB_MODULE.value:
+    module = hub.load(_HUB_MODULE.value)
+    vocab_file = module.vocab_file.asset_path.numpy().decode()
+    do_lower_case = bool(module.do_lower_case.numpy())
+  tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
+  files = finetuning.task_files(_TASK.value, _DATA.value, _TRAIN_FILE.value,
+                                _DEV_FILE.value, _TEST_FILE.value)
+  task = finetuning.make_task(
+      _TASK.value, files, tokenizer, experiment.finetune, _TEXT_COLUMNS.value,
+      _LABEL_COLUMN.value, _LABELS.value, _REGRESSION.value)
+
+  def make_network():
+    if _HUB_MODULE.value:
+      return hub.KerasLayer(_HUB_MODULE.value, trainable=True)
+    if _INIT_CHECKPOINT.value:
+      return builders.restore_pretrainer(
+          experiment.model, _INIT_CHECKPOINT.value).discriminator_network
+    print("warning: no --init_checkpoint or --hub_module; the encoder starts "
+          "from random weights", flush=True)
+    return builders.build_encoder(experiment.model.discriminator,
+                                  name="discriminator")
+
+  strategy = runtime.configure(_STRATEGY.value, _MIXED_PRECISION.value,
+                               _NUM_GPUS.value, _TPU.value)
+  os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
+  finetuning.finetune(task, make_network, experiment.finetune,
+                      _OUTPUT_DIR.value, strategy)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,32 @@
+"""Distribution strategy and mixed precision for the training binaries."""
+
+import tensorflow as tf
+import tf_keras
+from official.common import distribute_utils
+
+STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def configure(distribution_strategy: str = "one_device",
+              mixed_precision: str = "float32", num_gpus: int = -1,
+              tpu: str = "") -> tf.distribute.Strategy:
+  """Sets the Keras precision policy and returns the strategy to build under.
+
+  `num_gpus=-1` uses every visible GPU (one_device: the first, or the CPU).
+  multi_worker_mirrored reads the cluster from TF_CONFIG.
+  """
+  if distribution_strategy not in STRATEGIES:
+    raise ValueError(f"distribution_strategy must be one of {STRATEGIES}, "
+                     f"got {distribution_strategy!r}")
+  if mixed_precision not in PRECISIONS:
+    raise ValueError(f"mixed_precision must be one of {PRECISIONS}, "
+                     f"got {mixed_precision!r}")
+  tf_keras.mixed_precision.set_global_policy(mixed_precision)
+  if num_gpus < 0:
+    num_gpus = len(tf.config.list_physical_devices("GPU"))
+  if distribution_strategy == "one_device":
+    num_gpus = min(num_gpus, 1)
+  return distribute_utils.get_distribution_strategy(
+      distribution_strategy=distribution_strategy, num_gpus=num_gpus,
+      tpu_address=tpu or None)

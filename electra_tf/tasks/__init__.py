@@ -1,0 +1,1 @@
+"""Fine-tuning tasks: data, model, loss, evaluation and prediction files."""

@@ -1,0 +1,286 @@
+"""Fine-tuning end to end: a briefly pretrained tiny ELECTRA on real review text.
+
+Data: tests/data/movie_reviews (VADER's human-rated movie-review snippets,
+MIT; see tests/data/README.md). Every task must beat its majority baseline.
+"""
+
+import collections
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from official.nlp.tools import tokenization
+
+from electra_tf import builders
+from electra_tf import configs
+from electra_tf import finetuning
+from electra_tf import run_pretraining
+
+from conftest import REPO, TEXT, VOCAB
+
+REVIEWS = os.path.join(REPO, "tests", "data", "movie_reviews")
+
+
+@pytest.fixture(scope="module")
+def experiment():
+  return configs.load_experiment("tiny", "train.num_train_steps=100")
+
+
+@pytest.fixture(scope="module")
+def pretrained(experiment, tmp_path_factory):
+  model_dir = str(tmp_path_factory.mktemp("pretrained"))
+  run_pretraining.pretrain(experiment, VOCAB, train_text=TEXT,
+                           model_dir=model_dir, log_every=50)
+  return model_dir
+
+
+def _finetune(task_name, files, experiment, pretrained, output_dir, **kwargs):
+  tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
+  task = finetuning.make_task(task_name, files, tokenizer,
+                                  experiment.finetune, **kwargs)
+  make_network = lambda: builders.restore_pretrainer(  # noqa: E731
+      experiment.model, pretrained).discriminator_network
+  return finetuning.finetune(task, make_network, experiment.finetune,
+                                 str(output_dir))
+
+
+def _sst_files():
+  return finetuning.task_files("sst", os.path.join(REVIEWS, "sst"))
+
+
+def _majority(labels):
+  return max(np.mean(np.asarray(labels) == v) for v in set(labels))
+
+
+def test_glue_sst_beats_majority_and_writes_submission(experiment, pretrained,
+                                                       tmp_path):
+  results = _finetune("sst", _sst_files(), experiment, pretrained, tmp_path)
+  with open(os.path.join(REVIEWS, "sst", "dev.tsv")) as f:
+    labels = [line.split("\t")[1].strip() for line in list(f)[1:]]
+  assert results["SST-2"]["accuracy"] > _majority(labels) + 0.1
+  assert json.load(open(tmp_path / "eval_results.json")) == results
+  with open(tmp_path / "predictions" / "SST-2.tsv") as f:
+    rows = [line.rstrip("\n").split("\t") for line in f]
+  assert rows[0] == ["index", "prediction"] and len(rows) == 101
+  assert [r[0] for r in rows[1:]] == [str(i) for i in range(100)]
+  assert {r[1] for r in rows[1:]} <= {"0", "1"}
+  assert os.listdir(tmp_path / "eval") and os.listdir(tmp_path / "train")
+
+
+def test_custom_jsonl_regression_correlates(experiment, pretrained, tmp_path):
+  experiment = experiment.replace(finetune=dict(num_train_epochs=4))
+  files = dict(train=[os.path.join(REVIEWS, "scores", "train.jsonl")],
+               dev=[os.path.join(REVIEWS, "scores", "dev.jsonl")])
+  results = _finetune("custom", files, experiment, pretrained, tmp_path,
+                      text_columns=["text"], label_column="score",
+                      regression=True)
+  assert results["dev"]["pearson"] > 0.3
+  assert results["dev"]["spearman"] > 0.3
+
+
+def test_tagging_finds_sentiment_spans(experiment, pretrained, tmp_path):
+  experiment = experiment.replace(finetune=dict(num_train_epochs=4))
+  tagging_dir = os.path.join(REVIEWS, "tagging")
+  files = dict(train=[os.path.join(tagging_dir, "train.txt")],
+               dev=[os.path.join(tagging_dir, "dev.txt")],
+               test=[os.path.join(tagging_dir, "dev.txt")])
+  results = _finetune("tagging", files, experiment, pretrained, tmp_path)
+  # Tagging every word "O" scores span F1 0.
+  assert results["dev"]["span_f1"] > 0.5
+  with open(tmp_path / "predictions" / "dev.txt") as f:
+    first = f.readline().split("\t")
+  assert first[0] == "A" or first[0].strip()  # words come back in order
+
+
+def _write_csv(path, rows):
+  with open(path, "w", newline="", encoding="utf-8") as f:
+    csv.writer(f).writerows(rows)
+
+
+def _sentiment_squad(path, conll, version_2=True):
+  """Questions 'what is positive?' / 'what is negative?' over review snippets.
+
+  The answer is the first span the CoNLL file tags with that polarity;
+  where there is none the question is unanswerable (SQuAD 2.0).
+  """
+  from electra_tf.data import tagging_data  # pylint: disable=g-import-not-at-top
+  paragraphs = []
+  for i, sentence in enumerate(tagging_data.read_conll(conll)):
+    context, starts = "", []
+    for word in sentence.words:
+      context += (" " if context else "")
+      starts.append(len(context))
+      context += word
+    qas = []
+    for kind in ("POS", "NEG"):
+      spans = sorted(s for s in _spans(sentence.tags) if s[0] == kind)
+      qa = dict(id=f"{i}-{kind}", question=f"what is {kind.lower()}?")
+      if spans:
+        _, first, last = spans[0]
+        text = " ".join(sentence.words[first:last])
+        qa.update(answers=[dict(text=text, answer_start=starts[first])],
+                  is_impossible=False)
+      elif version_2:
+        qa.update(answers=[], is_impossible=True)
+      else:
+        continue
+      qas.append(qa)
+    paragraphs.append(dict(context=context, qas=qas))
+  with open(path, "w") as f:
+    json.dump(dict(version="v2.0", data=[dict(title="reviews",
+                                              paragraphs=paragraphs)]), f)
+
+
+def _spans(tags):
+  from electra_tf import metrics  # pylint: disable=g-import-not-at-top
+  return metrics.get_spans(tags)
+
+
+def _most_frequent_answer_exact(train, dev):
+  """EM (%) on answerable dev questions of always giving train's top answer."""
+  def answers(path):
+    return [qa["answers"][0]["text"].lower()
+            for p in json.load(open(path))["data"][0]["paragraphs"]
+            for qa in p["qas"] if qa["answers"]]
+  top = collections.Counter(answers(train)).most_common(1)[0][0]
+  dev_answers = answers(dev)
+  return 100 * sum(a == top for a in dev_answers) / len(dev_answers)
+
+
+@pytest.mark.parametrize("version", ["v1.1", "v2.0"])
+def test_squad_beats_the_most_frequent_answer(experiment, pretrained,
+                                              tmp_path, version):
+  tagging_dir = os.path.join(REVIEWS, "tagging")
+  train = tmp_path / f"train-{version}.json"
+  dev = tmp_path / f"dev-{version}.json"
+  for path, conll in ((train, "train.txt"), (dev, "dev.txt")):
+    _sentiment_squad(path, os.path.join(tagging_dir, conll),
+                     version_2=version == "v2.0")
+  experiment = experiment.replace(finetune=dict(num_train_epochs=5))
+  task = "squad" if version == "v2.0" else "squad_v1"
+  files = finetuning.task_files(task, str(tmp_path))
+  results = _finetune(task, files, experiment, pretrained,
+                      tmp_path / "out")[f"dev-{version}"]
+  baseline = _most_frequent_answer_exact(train, dev)
+  predictions = json.load(open(tmp_path / "out" / "predictions" /
+                               f"dev-{version}_predictions.json"))
+  if version == "v1.1":
+    assert results["exact_match"] > baseline + 10
+    assert len(predictions) == len(json.load(open(
+        tmp_path / "out" / "predictions" /
+        "dev-v1.1_nbest_predictions.json")))
+  else:
+    assert results["HasAns_exact"] > baseline + 10
+    assert 0 < results["NoAns_exact"] < 100  # some, not all, left unanswered
+    assert len(predictions) == results["total"]
+    null_odds = json.load(open(tmp_path / "out" / "predictions" /
+                               "dev-v2.0_null_odds.json"))
+    assert set(null_odds) == set(predictions)
+
+
+@pytest.mark.parametrize("rows,message", [
+    ([["text", "label"], ["good film", "pos"], ["bad", "meh"]],
+     r"train.csv:3: label 'meh' is not one of \['neg', 'pos'\]"),
+    ([["review", "label"], ["good film", "pos"]],
+     r"train.csv:1: header lacks column\(s\) \['text'\]"),
+    ([["text", "label"], ["good film", "pos", "extra"]],
+     r"train.csv:2: 3 fields where the header has 2"),
+])
+def test_malformed_csv_is_reported_with_file_and_line(tmp_path, rows, message):
+  path = tmp_path / "train.csv"
+  _write_csv(path, rows)
+  tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
+  with pytest.raises(ValueError, match=message):
+    finetuning.make_task(
+        "custom", dict(train=[str(path)]), tokenizer, configs.FinetuneConfig(),
+        text_columns=["text"], label_column="label", labels=["neg", "pos"])
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("train.jsonl", '{"text": "fine", "label": "1"}\n{"text": "oops"\n',
+     r"train.jsonl:2: invalid JSON"),
+    ("train.jsonl", '{"text": "fine", "label": "1"}\n{"label": "0"}\n',
+     r"train.jsonl:2: missing column\(s\) \['text'\]"),
+    ("train.tsv", "sentence\tlabel\nfine\t1\nbad\t2\n",
+     r"train.tsv:3: label '2' is not one of \['0', '1'\]"),
+    ("train.tsv", "sentence\tlabel\nfine\t1\nbad\n",
+     r"train.tsv:3: 1 fields where the header has 2"),
+    ("train.txt", "A\tO\ngood\tB-POS\nfilm\tPOS\n",
+     r"train.txt:3: tag 'POS' is neither"),
+    ("train.txt", "A\tO\ngood\n", r"train.txt:2: expected a word and a tag"),
+    ("train.txt", b"A\tO\n\xffgood\tO\n", r"train.txt:2: not valid UTF-8"),
+    ("train-v2.0.json", '{"data": [{"paragraphs": [', r"train-v2.0.json:1: "
+     r"invalid JSON"),
+    ("train-v2.0.json", json.dumps({"data": [{"paragraphs": [{
+        "context": "a good film", "qas": [{"id": "1", "question": "what?",
+                                           "is_impossible": False,
+                                           "answers": [{"text": "good",
+                                                        "answer_start": 0}]}]
+    }]}]}), r"data\[0\].paragraphs\[0\].qas\[0\]: answer 'good' is not at "
+     r"character 0"),
+    ("train-v2.0.json", json.dumps({"data": [{"paragraphs": [{
+        "context": "a good film", "qas": [{"id": "1", "question": "what?",
+                                           "answers": []}]}]}]}),
+     r"qas\[0\]: SQuAD 2.0 needs 'is_impossible'"),
+    ("train.tsv", b"sentence\tlabel\nfine\t1\nbad \xff\t0\n",
+     r"train.tsv:3: not valid UTF-8"),
+])
+def test_malformed_task_files_are_reported(tmp_path, name, content, message):
+  path = tmp_path / name
+  if isinstance(content, bytes):
+    path.write_bytes(content)
+  else:
+    path.write_text(content)
+  task = {"txt": "tagging", "json": "squad"}.get(name.rsplit(".", 1)[1],
+                                                   "custom")
+  if name.endswith(".tsv"):
+    task = "sst"
+  tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
+  with pytest.raises(ValueError, match=message):
+    finetuning.make_task(task, dict(train=[str(path)]), tokenizer,
+                             configs.FinetuneConfig(), text_columns=["text"],
+                             labels=["0", "1"])
+
+
+def test_missing_training_file_is_named(tmp_path):
+  with pytest.raises(FileNotFoundError, match=r"train.tsv"):
+    finetuning.task_files("rte", str(tmp_path))
+
+
+def test_command_line_fine_tunes_a_hub_export(tmp_path):
+  """run_finetuning over a Hub export: its vocab and casing, the LR schedule."""
+  from electra_tf import builders as b  # pylint: disable=g-import-not-at-top,reimported
+  from export import export_tfhub_lib  # pylint: disable=g-import-not-at-top
+  experiment = configs.load_experiment("tiny")
+  export_tfhub_lib.export_encoder(
+      str(tmp_path / "hub"), b.build_pretrainer(experiment.model, seed=0),
+      vocab_file=VOCAB, do_lower_case=True)
+  command = [sys.executable, "-m", "electra_tf.run_finetuning", "--task=sst",
+             f"--data_dir={os.path.join(REVIEWS, 'sst')}", "--config=tiny",
+             f"--hub_module={tmp_path / 'hub'}",
+             f"--output_dir={tmp_path / 'out'}",
+             "--params_override=finetune.num_train_epochs=1"]
+  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                       timeout=600, check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  results = json.load(open(tmp_path / "out" / "eval_results.json"))
+  assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0
+  assert "1 epochs of 125 steps" in run.stdout
+  assert (tmp_path / "out" / "predictions" / "SST-2.tsv").exists()
+
+
+def test_command_line_needs_text_columns_for_custom(tmp_path):
+  path = tmp_path / "train.csv"
+  _write_csv(path, [["text", "label"], ["fine", "1"]])
+  run = subprocess.run(
+      [sys.executable, "-m", "electra_tf.run_finetuning", "--task=custom",
+       f"--train_file={path}", f"--output_dir={tmp_path / 'out'}",
+       "--config=tiny"], cwd=REPO, capture_output=True, text=True,
+      timeout=300, check=False)
+  assert run.returncode != 0
+  assert "task custom needs --text_columns" in run.stderr
+  assert not (tmp_path / "out").exists()
