@@ -9,7 +9,6 @@ files. `run_finetuning` is its command line.
 import json
 import math
 import os
-import re
 from typing import Dict, List, Optional
 
 import tensorflow as tf
@@ -72,13 +71,6 @@ def make_task(name, files, tokenizer, config: configs.FinetuneConfig,
                                                     config)
 
 
-def _num_layers(variables) -> int:
-  """Transformer depth, from `layer_<i>/` in the variable names."""
-  matches = (re.search(r"(?:^|/)layer_(\d+)/", v.name) for v in variables)
-  indices = [int(m.group(1)) for m in matches if m]
-  return max(indices) + 1 if indices else 0
-
-
 class _EvaluateEachEpoch(tf_keras.callbacks.Callback):
   """Dev metrics after every epoch: printed and written to TensorBoard."""
 
@@ -117,8 +109,8 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
       network.pooler.trainable = False
     model = task.build_model(network)
     multipliers = optimization.layerwise_lr_multipliers(
-        _num_layers(model.trainable_variables), config.layerwise_lr_decay,
-        config.original_layer_depths)
+        optimization.count_layers(model.trainable_variables),
+        config.layerwise_lr_decay, config.original_layer_depths)
     optimizer = optimization.make_optimizer(
         config.learning_rate, num_train_steps,
         int(config.warmup_proportion * num_train_steps),

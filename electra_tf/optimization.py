@@ -15,6 +15,17 @@ from official.nlp import optimization
 # (regex on the variable name, learning-rate factor); the first match wins.
 Multipliers = Sequence[Tuple[str, float]]
 
+# Transformer layer i's variables, in our encoder and in its Hub exports.
+_LAYER_PATTERN = r"(?:^|/)layer_({})/"
+
+
+def count_layers(variables) -> int:
+  """Transformer depth, from `layer_<i>/` in the variable names."""
+  matches = (re.search(_LAYER_PATTERN.format(r"\d+"), v.name)
+             for v in variables)
+  indices = [int(m.group(1)) for m in matches if m]
+  return max(indices) + 1 if indices else 0
+
 
 def layerwise_lr_multipliers(num_layers: int, decay: float,
                              original_depths: bool = False) -> Multipliers:
@@ -35,7 +46,8 @@ def layerwise_lr_multipliers(num_layers: int, decay: float,
   skipped = 1 if original_depths else 0
   multipliers = [(r"(^|/)(embeddings|embedding_projection)/",
                   decay ** (num_layers + 1 + skipped))]
-  multipliers += [(rf"(^|/)layer_{i}/", decay ** (num_layers - i + skipped))
+  multipliers += [(_LAYER_PATTERN.format(i),
+                   decay ** (num_layers - i + skipped))
                   for i in range(num_layers)]
   return multipliers
 

@@ -160,3 +160,4 @@ def test_layerwise_decay_scales_each_update(batch):
                                err_msg=variable.name)
     checked.add(factor)
   assert checked == {1.0, 0.5, 0.25, 0.125, 0.0625}
+  assert optimization.count_layers(model.trainable_variables) == 3

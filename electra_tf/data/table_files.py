@@ -31,40 +31,38 @@ def file_format(path: str) -> str:
   return "jsonl" if extension == "json" else extension
 
 
-def _open(path):
+def decoded_lines(path: str) -> Iterator[Tuple[int, str]]:
+  """(line number, text) of a UTF-8 file, decoded line by line so that an
+  encoding error names its line."""
   if not os.path.isfile(path):
     raise FileNotFoundError(f"Data file not found: {path}")
-  return open(path, "rb")
-
-
-def _lines(path, handle) -> Iterator[Tuple[int, str]]:
-  """Decodes line by line, so an encoding error names its line."""
-  for line, raw in enumerate(handle, 1):
-    try:
-      yield line, raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-      raise DataError(path, line, f"not valid UTF-8 ({e.reason})") from None
+  with open(path, "rb") as handle:
+    for line, raw in enumerate(handle, 1):
+      try:
+        yield line, raw.decode("utf-8")
+      except UnicodeDecodeError as e:
+        raise DataError(path, line, f"not valid UTF-8 ({e.reason})") from None
 
 
 def read_rows(path: str, has_header: bool = True,
               required: Sequence[Column] = ()) -> Iterator[Tuple[int, Row]]:
   """(line, row) pairs of `path`; every row must have the `required` columns."""
   kind = file_format(path)
-  with _open(path) as handle:
-    if kind == "jsonl":
-      rows = _json_rows(path, handle)
-    else:
-      rows = _delimited_rows(path, handle, "\t" if kind == "tsv" else ",",
-                             has_header, required)
-    for line, row in rows:
-      missing = [c for c in required if row.get(c) is None]
-      if missing:
-        raise DataError(path, line, f"missing column(s) {missing}")
-      yield line, row
+  lines = decoded_lines(path)
+  if kind == "jsonl":
+    rows = _json_rows(path, lines)
+  else:
+    rows = _delimited_rows(path, lines, "\t" if kind == "tsv" else ",",
+                           has_header, required)
+  for line, row in rows:
+    missing = [c for c in required if row.get(c) is None]
+    if missing:
+      raise DataError(path, line, f"missing column(s) {missing}")
+    yield line, row
 
 
-def _json_rows(path, handle):
-  for line, text in _lines(path, handle):
+def _json_rows(path, lines):
+  for line, text in lines:
     if not text.strip():
       continue
     try:
@@ -77,8 +75,7 @@ def _json_rows(path, handle):
                  for k, v in row.items()}
 
 
-def _delimited_rows(path, handle, delimiter, has_header, required):
-  lines = _lines(path, handle)
+def _delimited_rows(path, lines, delimiter, has_header, required):
   if delimiter == "\t":
     records = ((line, text.rstrip("\r\n").split("\t")) for line, text in lines)
   else:

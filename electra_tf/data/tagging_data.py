@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from official.nlp.tools import tokenization
 
+from electra_tf.data import table_files
 from electra_tf.data.table_files import DataError
 
 IGNORE = -1  # label id of positions without a tag (pieces, padding)
@@ -34,29 +35,20 @@ def _check_tag(tag, path, line):
 def read_conll(path: str, labelled: bool = True) -> List[Sentence]:
   """The sentences of a CoNLL file; unlabelled files need only the words."""
   sentences, words, tags, first_line = [], [], [], None
-  try:
-    with open(path, "rb") as f:
-      for line, raw in enumerate(f, 1):
-        try:
-          text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-          raise DataError(path, line, f"not valid UTF-8 ({e.reason})") from None
-        fields = text.split()
-        if fields and fields[0] != "-DOCSTART-":
-          if labelled:
-            if len(fields) < 2:
-              raise DataError(path, line, f"expected a word and a tag, got "
-                              f"{text.strip()!r}")
-            _check_tag(fields[-1], path, line)
-            tags.append(fields[-1])
-          words.append(fields[0])
-          first_line = first_line or line
-        elif words:
-          sentences.append(Sentence(words, tags if labelled else None,
-                                    first_line))
-          words, tags, first_line = [], [], None
-  except FileNotFoundError:
-    raise FileNotFoundError(f"Data file not found: {path}") from None
+  for line, text in table_files.decoded_lines(path):
+    fields = text.split()
+    if fields and fields[0] != "-DOCSTART-":
+      if labelled:
+        if len(fields) < 2:
+          raise DataError(path, line, f"expected a word and a tag, got "
+                          f"{text.strip()!r}")
+        _check_tag(fields[-1], path, line)
+        tags.append(fields[-1])
+      words.append(fields[0])
+      first_line = first_line or line
+    elif words:
+      sentences.append(Sentence(words, tags if labelled else None, first_line))
+      words, tags, first_line = [], [], None
   if words:
     sentences.append(Sentence(words, tags if labelled else None, first_line))
   if not sentences:

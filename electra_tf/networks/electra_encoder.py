@@ -27,6 +27,11 @@ def make_embeddings(config: EncoderConfig) -> ElectraEmbeddings:
       name="embeddings")
 
 
+def encoder_inputs(features):
+  """The encoder's three inputs out of a dict that may hold more."""
+  return {key: features[key] for key in INPUT_KEYS}
+
+
 def dummy_inputs(shape=(1, 1)):
   """Encoder inputs of `shape` that make a model create all its variables."""
   zeros = tf.zeros(shape, tf.int32)

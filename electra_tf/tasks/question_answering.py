@@ -21,7 +21,6 @@ from official.nlp.tools import squad_evaluate_v2_0
 from electra_tf import models
 from electra_tf.configs import FinetuneConfig
 from electra_tf.data.table_files import DataError
-from electra_tf.networks.electra_encoder import INPUT_KEYS
 
 RawResult = collections.namedtuple("RawResult",
                                    ["unique_id", "start_logits", "end_logits"])

@@ -11,15 +11,11 @@ from electra_tf import metrics
 from electra_tf import models
 from electra_tf.configs import FinetuneConfig
 from electra_tf.data import classification_data
-from electra_tf.networks.electra_encoder import INPUT_KEYS
+from electra_tf.networks.electra_encoder import encoder_inputs
 
 _METRICS = dict(accuracy=metrics.accuracy, f1=metrics.f1,
                 mcc=metrics.matthews_corrcoef, pearson=metrics.pearson,
                 spearman=metrics.spearman)
-
-
-def _inputs(features):
-  return {key: features[key] for key in INPUT_KEYS}
 
 
 class SentencePredictionTask:
@@ -47,8 +43,9 @@ class SentencePredictionTask:
   def train_data(self):
     features = self._encoded[("train", self.files["train"][0])]
     labels = features["label_ids"]
-    return _inputs(features), (labels[:, None] if self.task.is_regression
-                               else labels)
+    if self.task.is_regression:
+      labels = labels[:, None]  # the shape of the regressor's output
+    return encoder_inputs(features), labels
 
   def build_model(self, network) -> tf_keras.Model:
     return models.ElectraClassifier(
@@ -64,7 +61,7 @@ class SentencePredictionTask:
     return tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
   def _predict(self, model, features) -> np.ndarray:
-    logits = model.predict(_inputs(features),
+    logits = model.predict(encoder_inputs(features),
                            batch_size=self.config.batch_size, verbose=0)
     return logits[:, 0] if self.task.is_regression else np.argmax(logits, -1)
 

@@ -10,7 +10,7 @@ from electra_tf import metrics
 from electra_tf import models
 from electra_tf.configs import FinetuneConfig
 from electra_tf.data import tagging_data
-from electra_tf.networks.electra_encoder import INPUT_KEYS
+from electra_tf.networks.electra_encoder import encoder_inputs
 
 
 def masked_sparse_crossentropy(label_ids, logits):
@@ -46,7 +46,7 @@ class TaggingTask:
 
   def train_data(self):
     features = self._encoded[("train", self.files["train"][0])]
-    return {k: features[k] for k in INPUT_KEYS}, features["label_ids"]
+    return encoder_inputs(features), features["label_ids"]
 
   def build_model(self, network) -> tf_keras.Model:
     return models.ElectraTokenClassifier(
@@ -57,7 +57,7 @@ class TaggingTask:
 
   def _predict(self, model, key) -> List[List[str]]:
     features = self._encoded[key]
-    logits = model.predict({k: features[k] for k in INPUT_KEYS},
+    logits = model.predict(encoder_inputs(features),
                            batch_size=self.config.batch_size, verbose=0)
     return tagging_data.decode(logits, features, self._sentences[key],
                                self.tags)
