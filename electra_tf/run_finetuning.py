@@ -17,11 +17,9 @@ import tensorflow_hub as hub
 from official.nlp.tools import tokenization
 
 from electra_tf import builders
+from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
-from electra_tf import runtime
-
-_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 
 _TASK = flags.DEFINE_enum("task", None, finetuning.TASKS,
                           "The task to fine-tune on.")
@@ -43,37 +41,25 @@ _REGRESSION = flags.DEFINE_bool("regression", False,
 _CONFIG = flags.DEFINE_string(
     "config", "small", "Preset (" + ", ".join(configs.preset_names()) +
     ") or YAML file: the encoder and its `finetune:` recipe.")
-_PARAMS_OVERRIDE = flags.DEFINE_string(
-    "params_override", None, "e.g. 'finetune.learning_rate=1e-4'.")
 _INIT_CHECKPOINT = flags.DEFINE_string(
     "init_checkpoint", None, "run_pretraining checkpoint or model_dir whose "
     "discriminator is fine-tuned.")
 _HUB_MODULE = flags.DEFINE_string(
     "hub_module", None, "A Hub encoder SavedModel (e.g. from export_tfhub) to "
     "fine-tune instead; its vocab_file and do_lower_case are used.")
-_VOCAB_FILE = flags.DEFINE_string(
-    "vocab_file", os.path.join(_DATA_DIR, "vocab_uncased.txt"),
-    "WordPiece vocabulary (ignored with --hub_module).")
-_DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True,
-                                   "Lower-case text (ignored with --hub_module).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
                                   "Results, summaries and predictions.")
-_STRATEGY = flags.DEFINE_enum("distribution_strategy", "one_device",
-                              runtime.STRATEGIES, "tf.distribute strategy.")
-_NUM_GPUS = flags.DEFINE_integer("num_gpus", -1, "-1: all visible GPUs.")
-_TPU = flags.DEFINE_string("tpu", "",
-                           "TPU address for --distribution_strategy=tpu.")
-_MIXED_PRECISION = flags.DEFINE_enum(
-    "mixed_precision", "float32", runtime.PRECISIONS, "Keras precision policy.")
 flags.mark_flags_as_required(["task", "output_dir"])
 
 
 def main(argv):
   del argv
-  experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+  experiment = configs.load_experiment(_CONFIG.value,
+                                       common_flags.PARAMS_OVERRIDE.value)
   if _INIT_CHECKPOINT.value and _HUB_MODULE.value:
     raise app.UsageError("give --init_checkpoint or --hub_module, not both")
-  vocab_file, do_lower_case = _VOCAB_FILE.value, _DO_LOWER_CASE.value
+  vocab_file = common_flags.VOCAB_FILE.value
+  do_lower_case = common_flags.DO_LOWER_CASE.value
   if _HUB_MODULE.value:
     module = hub.load(_HUB_MODULE.value)
     vocab_file = module.vocab_file.asset_path.numpy().decode()
@@ -96,8 +82,7 @@ def main(argv):
     return builders.build_encoder(experiment.model.discriminator,
                                   name="discriminator")
 
-  strategy = runtime.configure(_STRATEGY.value, _MIXED_PRECISION.value,
-                               _NUM_GPUS.value, _TPU.value)
+  strategy = common_flags.configure_runtime()
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   finetuning.finetune(task, make_network, experiment.finetune,
                       _OUTPUT_DIR.value, strategy)

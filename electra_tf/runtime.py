@@ -30,3 +30,24 @@ def configure(distribution_strategy: str = "one_device",
   return distribute_utils.get_distribution_strategy(
       distribution_strategy=distribution_strategy, num_gpus=num_gpus,
       tpu_address=tpu or None)
+
+
+def worker_input_context(strategy: tf.distribute.Strategy
+                         ) -> tf.distribute.InputContext:
+  """This worker's input pipeline: one per worker, each with its own shard.
+
+  Workers are numbered as MultiWorkerMirroredStrategy numbers them: the chief
+  (if any) first, then the workers in TF_CONFIG order.
+  """
+  pipeline, num_pipelines = 0, 1
+  if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    resolver = strategy.cluster_resolver
+    cluster = resolver.cluster_spec().as_dict()
+    tasks = [("chief", i) for i in range(len(cluster.get("chief", [])))]
+    tasks += [("worker", i) for i in range(len(cluster.get("worker", [])))]
+    if tasks:
+      pipeline = tasks.index((resolver.task_type, resolver.task_id))
+      num_pipelines = len(tasks)
+  return tf.distribute.InputContext(
+      num_input_pipelines=num_pipelines, input_pipeline_id=pipeline,
+      num_replicas_in_sync=strategy.num_replicas_in_sync)

@@ -8,8 +8,16 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest
+import tensorflow as tf
 
 from electra_tf import configs
+
+# Two logical CPUs, so that MirroredStrategy tests have two replicas; ops
+# still run on the first unless a test places them.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration()] * 2)
+CPUS = ["/cpu:0", "/cpu:1"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VOCAB = os.path.join(REPO, "data", "vocab_uncased.txt")

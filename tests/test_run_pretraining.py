@@ -17,9 +17,11 @@ def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
   config = configs.load_experiment(
       "tiny", "train.num_train_steps=80,train.batch_size=16")
   losses = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
-                                    model_dir=str(tmp_path), log_every=40)
-  assert len(losses) == 80
-  assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+                                    model_dir=str(tmp_path), log_every=40,
+                                    steps_per_loop=10)
+  # (step, mean loss) of each loop of 10 steps.
+  assert [step for step, _ in losses] == list(range(10, 81, 10))
+  assert losses[-1][1] < 0.8 * losses[0][1]
   assert tf.train.latest_checkpoint(str(tmp_path))
 
 

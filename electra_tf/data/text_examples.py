@@ -87,14 +87,25 @@ def make_examples(text_file: str, vocab_file: str, seq_length: int,
               input_type_ids=np.zeros_like(word_ids))
 
 
-def make_dataset(examples: Dict[str, np.ndarray], batch_size: int,
-                 seed: int) -> tf.data.Dataset:
-  """An endless shuffled stream of full batches."""
+def make_dataset(examples: Dict[str, np.ndarray], batch_size: int, seed: int,
+                 input_context: tf.distribute.InputContext = None
+                 ) -> tf.data.Dataset:
+  """An endless shuffled stream of full batches.
+
+  Under a distribution strategy, each input pipeline takes every n-th example
+  (n pipelines) and `batch_size` is that pipeline's share of the batch.
+  """
+  dataset = tf.data.Dataset.from_tensor_slices(examples)
   num_examples = len(examples["input_word_ids"])
+  if input_context and input_context.num_input_pipelines > 1:
+    dataset = dataset.shard(input_context.num_input_pipelines,
+                            input_context.input_pipeline_id)
+    num_examples = len(range(input_context.input_pipeline_id, num_examples,
+                             input_context.num_input_pipelines))
   if num_examples < batch_size:
     raise ValueError(f"Only {num_examples} examples for batch size "
                      f"{batch_size}; give more text or a smaller batch")
-  return (tf.data.Dataset.from_tensor_slices(examples)
+  return (dataset
           .shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
           .repeat()
           .batch(batch_size, drop_remainder=True)

@@ -1,0 +1,39 @@
+"""Flags shared by run_pretraining and run_finetuning.
+
+Defined once here, so both binaries can be imported into one process.
+"""
+
+import os
+
+from absl import flags
+
+from electra_tf import runtime
+
+_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+
+PARAMS_OVERRIDE = flags.DEFINE_string(
+    "params_override", None,
+    "Overrides of the experiment config, as 'train.batch_size=8,"
+    "finetune.learning_rate=1e-4' or YAML.")
+VOCAB_FILE = flags.DEFINE_string(
+    "vocab_file", os.path.join(_DATA_DIR, "vocab_uncased.txt"),
+    "WordPiece vocabulary (run_finetuning ignores it with --hub_module).")
+DO_LOWER_CASE = flags.DEFINE_bool(
+    "do_lower_case", True,
+    "Lower-case text before tokenizing (run_finetuning ignores it with "
+    "--hub_module).")
+DISTRIBUTION_STRATEGY = flags.DEFINE_enum(
+    "distribution_strategy", "one_device", runtime.STRATEGIES,
+    "tf.distribute strategy; multi_worker_mirrored reads TF_CONFIG.")
+NUM_GPUS = flags.DEFINE_integer("num_gpus", -1, "-1: all visible GPUs.")
+TPU = flags.DEFINE_string("tpu", "",
+                          "TPU address for --distribution_strategy=tpu.")
+MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", "float32", runtime.PRECISIONS,
+    "Keras precision policy (mixed_float16 adds dynamic loss scaling).")
+
+
+def configure_runtime():
+  """Sets the precision policy; returns the strategy the flags ask for."""
+  return runtime.configure(DISTRIBUTION_STRATEGY.value, MIXED_PRECISION.value,
+                           NUM_GPUS.value, TPU.value)
