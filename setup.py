@@ -21,6 +21,7 @@ setuptools.setup(
         "absl-py",
         "pyyaml",
         "safetensors",
+        "h5py",
         # tensorflow-hub 0.16 imports pkg_resources, gone from setuptools 81.
         "setuptools<81",
     ],

@@ -5,6 +5,7 @@ import pickle
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,6 +15,7 @@ from safetensors import numpy as safetensors_numpy
 
 from electra_tf import builders
 from electra_tf import configs
+from electra_tf import models
 from electra_tf.convert import huggingface
 from electra_tf.convert import original_tf1
 from electra_tf.convert import pretrainer_weights
@@ -240,3 +242,60 @@ def test_command_line_tf1_to_hf_and_hub(hf_dirs, tmp_path):
       written["generator_lm_head.bias"],
       hf_dirs["gen"].generator_lm_head.bias.detach().numpy())
   assert (tmp_path / "hub" / "saved_model.pb").exists()
+
+
+HF_TF = os.path.join(REPO, "tests", "data", "hf_tf_electra")
+
+
+def _hf_tf_config(hidden, heads, intermediate):
+  return configs.EncoderConfig(
+      vocab_size=99, embedding_size=16, hidden_size=hidden, num_layers=2,
+      num_attention_heads=heads, intermediate_size=intermediate,
+      max_position_embeddings=64)
+
+
+def test_hugging_face_tf_model_h5():
+  """tf_model.h5 files written by transformers 4.46.3 (its last TF models)."""
+  expected = np.load(os.path.join(HF_TF, "reference_outputs.npz"))
+  batch = dict(input_word_ids=expected["input_ids"],
+               input_mask=expected["attention_mask"],
+               input_type_ids=expected["token_type_ids"])
+  pretrainer = builders.build_pretrainer(configs.PretrainerConfig(
+      discriminator=_hf_tf_config(32, 4, 36), generator_size=0.5))
+  pretrainer_weights.load_discriminator(
+      pretrainer, weight_files.read_weights(os.path.join(HF_TF,
+                                                         "discriminator")))
+  sequence = pretrainer.discriminator_network(batch)["sequence_output"]
+  np.testing.assert_allclose(sequence, expected["discriminator_sequence_output"],
+                             atol=ATOL)
+  np.testing.assert_allclose(pretrainer.discriminator_head(sequence),
+                             expected["discriminator_logits"], atol=ATOL)
+
+  # A stand-alone generator: its embeddings load too (ours are shared).
+  generator = weight_files.read_weights(os.path.join(HF_TF, "generator",
+                                                     "tf_model.h5"))
+  huggingface.load_encoder(pretrainer.generator_network, generator)
+  huggingface.load_generator_head(pretrainer.masked_lm, generator)
+  sequence = pretrainer.generator_network(batch)["sequence_output"]
+  positions = tf.constant([list(range(12))] * 3)
+  np.testing.assert_allclose(pretrainer.masked_lm(sequence, positions),
+                             expected["generator_logits"], atol=ATOL)
+
+  classifier = models.ElectraClassifier(
+      builders.build_encoder(_hf_tf_config(32, 4, 36)), num_classes=3,
+      head_type="hf")
+  huggingface.load_task_model(
+      classifier, weight_files.read_weights(os.path.join(HF_TF, "classifier")))
+  np.testing.assert_allclose(classifier(batch), expected["classifier_logits"],
+                             atol=ATOL)
+
+
+def test_keras_h5_that_is_not_a_transformers_model(tmp_path):
+  path = str(tmp_path / "tf_model.h5")
+  with h5py.File(path, "w") as f:
+    f.create_dataset("x", data=[1.0])
+  with pytest.raises(ValueError, match="not a Keras weights file"):
+    weight_files.read_weights(path)
+  (tmp_path / "empty").mkdir()
+  with pytest.raises(FileNotFoundError, match="tf_model.h5"):
+    weight_files.read_weights(str(tmp_path / "empty"))

@@ -24,7 +24,8 @@ _TF1_CHECKPOINT = flags.DEFINE_string(
     "tf1_checkpoint", None, "A google-research/electra checkpoint.")
 _HF_DISCRIMINATOR = flags.DEFINE_string(
     "hf_discriminator", None,
-    "Hugging Face ElectraForPreTraining directory or weights file.")
+    "Hugging Face ElectraForPreTraining directory or weights file "
+    "(.safetensors, .bin or tf_model.h5).")
 _HF_GENERATOR = flags.DEFINE_string(
     "hf_generator", None, "Hugging Face ElectraForMaskedLM directory or file.")
 _OUTPUT_DIR = flags.DEFINE_string(

@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 from typing import Dict
 
+import h5py
 import numpy as np
 from safetensors import numpy as safetensors_numpy
 
@@ -12,18 +14,56 @@ from electra_tf.configs import EncoderConfig
 _HF_ACTIVATIONS = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
 
 
-def read_weights(path: str) -> Dict[str, np.ndarray]:
-  """model.safetensors (read without torch) or pytorch_model.bin.
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "tf_model.h5")
 
-  `path` is a file or a directory holding one. A .bin file is read with
-  `torch.load(weights_only=True)`, which refuses pickled code.
+
+def _pytorch_name(tf_name: str):
+  """(PyTorch state-dict name, transpose?) of a Hugging Face TF weight.
+
+  transformers' own rule (convert_tf_weight_name_to_pt_weight_name): drop
+  the model's name scope and ":0", "_._" separates list items, Dense
+  kernels are transposed and become "weight", as do embeddings and
+  LayerNorm gammas; LayerNorm betas become "bias".
+  """
+  parts = re.sub(r"//+", "/", tf_name.replace(":0", "").replace(
+      "_._", "/")).split("/")[1:]
+  transpose = parts[-1] == "kernel"
+  if parts[-1] in ("kernel", "embeddings", "gamma"):
+    parts[-1] = "weight"
+  elif parts[-1] == "beta":
+    parts[-1] = "bias"
+  return ".".join(parts), transpose
+
+
+def _read_keras_h5(path: str) -> Dict[str, np.ndarray]:
+  """A transformers TF model's tf_model.h5 (Keras 2 save_weights format)."""
+  weights = {}
+  with h5py.File(path, "r") as f:
+    if "layer_names" not in f.attrs:
+      raise ValueError(f"{path} is not a Keras weights file of a "
+                       "transformers TF model (no layer_names)")
+    for layer in f.attrs["layer_names"]:
+      group = f[layer]
+      for tf_name in group.attrs["weight_names"]:
+        name, transpose = _pytorch_name(tf_name)
+        value = np.asarray(group[tf_name])
+        weights[name] = value.T if transpose and value.ndim == 2 else value
+  return weights
+
+
+def read_weights(path: str) -> Dict[str, np.ndarray]:
+  """model.safetensors, pytorch_model.bin or tf_model.h5, as PyTorch names.
+
+  `path` is a file or a directory holding one (in that order of preference).
+  A .bin file is read with `torch.load(weights_only=True)`, which refuses
+  pickled code; safetensors and h5 files are read without torch.
   """
   if os.path.isdir(path):
-    for name in ("model.safetensors", "pytorch_model.bin"):
+    for name in _WEIGHT_FILES:
       if os.path.exists(os.path.join(path, name)):
         return read_weights(os.path.join(path, name))
-    raise FileNotFoundError(f"{path} holds neither model.safetensors nor "
-                            "pytorch_model.bin")
+    raise FileNotFoundError(f"{path} holds none of {', '.join(_WEIGHT_FILES)}"
+                            " (sharded checkpoints are not supported)")
   if not os.path.isfile(path):
     raise FileNotFoundError(f"No weights file at {path}")
   if path.endswith(".safetensors"):
@@ -36,8 +76,10 @@ def read_weights(path: str) -> Dict[str, np.ndarray]:
                         "safetensors or pip install torch") from None
     state = torch.load(path, map_location="cpu", weights_only=True)
     return {k: v.numpy() for k, v in state.items()}
-  raise ValueError(f"Unknown weights format: {path} (expected .safetensors "
-                   "or .bin)")
+  if path.endswith(".h5"):
+    return _read_keras_h5(path)
+  raise ValueError(f"Unknown weights format: {path} (expected .safetensors, "
+                   ".bin or .h5)")
 
 
 def hf_config(config: EncoderConfig, architecture: str) -> dict:

@@ -3,6 +3,7 @@
 import tf_keras
 from official.modeling import tf_utils
 
+from electra_tf import activations
 from electra_tf.configs import HEAD_TYPES
 
 
@@ -13,11 +14,13 @@ class ClassificationHead(tf_keras.layers.Layer):
   "hf" (transformers' ElectraClassificationHead and the multiple-choice
   SequenceSummary): dropout, dense to the hidden size, activation, dropout,
   dense to `num_classes`. Layer names follow Hugging Face's (`dense`,
-  `out_proj`) so its weights map one to one.
+  `out_proj`) so its weights map one to one. Its activation is the exact
+  (erf) GELU, as in transformers, unless `activation` is given.
   """
 
   def __init__(self, num_classes, head_type="original", dropout_rate=0.1,
-               activation=None, initializer="glorot_uniform", **kwargs):
+               activation=activations.gelu, initializer="glorot_uniform",
+               **kwargs):
     super().__init__(**kwargs)
     if head_type not in HEAD_TYPES:
       raise ValueError(f"head_type must be one of {HEAD_TYPES}, "

@@ -3,6 +3,7 @@
 import tensorflow as tf
 import tf_keras
 
+from electra_tf import activations
 from electra_tf import layers
 from electra_tf.networks.electra_encoder import dummy_inputs
 
@@ -24,7 +25,7 @@ class ElectraClassifier(tf_keras.Model):
   """
 
   def __init__(self, network, num_classes, head_type="original",
-               dropout_rate=0.1, activation=None,
+               dropout_rate=0.1, activation=activations.gelu,
                initializer="glorot_uniform", **kwargs):
     super().__init__(**kwargs)
     self.network = network

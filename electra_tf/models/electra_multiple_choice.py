@@ -3,6 +3,7 @@
 import tensorflow as tf
 import tf_keras
 
+from electra_tf import activations
 from electra_tf import layers
 from electra_tf.networks.electra_encoder import INPUT_KEYS
 from electra_tf.networks.electra_encoder import dummy_inputs
@@ -17,7 +18,7 @@ class ElectraMultipleChoice(tf_keras.Model):
   """
 
   def __init__(self, network, head_type="original", dropout_rate=0.1,
-               activation=None, initializer="glorot_uniform", **kwargs):
+               activation=activations.gelu, initializer="glorot_uniform", **kwargs):
     super().__init__(**kwargs)
     self.network = network
     self.classifier = layers.ClassificationHead(

@@ -6,7 +6,6 @@ from typing import Dict, List, Sequence
 import numpy as np
 import tf_keras
 
-from electra_tf import activations
 from electra_tf import metrics
 from electra_tf import models
 from electra_tf.configs import FinetuneConfig
@@ -51,7 +50,6 @@ class SentencePredictionTask:
     return models.ElectraClassifier(
         network, 1 if self.task.is_regression else len(self.task.labels),
         head_type=self.config.head_type, dropout_rate=self.config.dropout_rate,
-        activation=activations.gelu,
         initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02))
 
   @property
