@@ -17,17 +17,20 @@ import tf_keras
 from electra_tf import configs
 from electra_tf import optimization
 from electra_tf.data import classification_data
+from electra_tf.data import multiple_choice_data
+from electra_tf.tasks import multiple_choice
 from electra_tf.tasks import question_answering
 from electra_tf.tasks import sentence_prediction
 from electra_tf.tasks import tagging
 
 TASKS = tuple(classification_data.GLUE_TASKS) + (
-    "squad", "squad_v1", "tagging", "custom")
+    "squad", "squad_v1", "tagging", "swag", "custom", "multiple_choice")
 # Files each task reads from --data_dir (dev and test are optional).
 _FILE_NAMES = dict(
     tagging=dict(train=("train.txt",), dev=("dev.txt",), test=("test.txt",)),
     squad=dict(train=("train-v2.0.json",), dev=("dev-v2.0.json",)),
     squad_v1=dict(train=("train-v1.1.json",), dev=("dev-v1.1.json",)),
+    swag=multiple_choice_data.SWAG.splits,
     **{name: task.splits
        for name, task in classification_data.GLUE_TASKS.items()})
 
@@ -54,7 +57,12 @@ def task_files(task: str, data_dir: Optional[str], train_file=None,
 
 def make_task(name, files, tokenizer, config: configs.FinetuneConfig,
               text_columns=None, label_column="label", labels=None,
-              regression=False):
+              regression=False, choice_columns=None):
+  if name in ("swag", "multiple_choice"):
+    spec = multiple_choice_data.SWAG if name == "swag" else (
+        multiple_choice_data.custom_task(text_columns, choice_columns,
+                                         label_column))
+    return multiple_choice.MultipleChoiceTask(spec, files, tokenizer, config)
   if name == "tagging":
     return tagging.TaggingTask(files, tokenizer, config)
   if name in ("squad", "squad_v1"):

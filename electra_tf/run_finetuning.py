@@ -26,14 +26,19 @@ _TASK = flags.DEFINE_enum("task", None, finetuning.TASKS,
 _DATA = flags.DEFINE_string(
     "data_dir", None, "Directory with the task's files under their usual "
     "names (GLUE: train.tsv, dev.tsv, test.tsv; tagging: train.txt, dev.txt, "
-    "test.txt; SQuAD: train-v2.0.json, dev-v2.0.json).")
+    "test.txt; SQuAD: train-v2.0.json, dev-v2.0.json; SWAG: train.csv, "
+    "val.csv, test.csv).")
 _TRAIN_FILE = flags.DEFINE_string("train_file", None, "Overrides --data_dir.")
 _DEV_FILE = flags.DEFINE_string("dev_file", None, "Overrides --data_dir.")
 _TEST_FILE = flags.DEFINE_string("test_file", None, "Overrides --data_dir.")
 _TEXT_COLUMNS = flags.DEFINE_list(
-    "text_columns", None, "custom: one or two text columns of the header.")
-_LABEL_COLUMN = flags.DEFINE_string("label_column", "label",
-                                    "custom: the label column.")
+    "text_columns", None, "custom: one or two text columns of the header; "
+    "multiple_choice: the context and optionally the start of the ending.")
+_CHOICE_COLUMNS = flags.DEFINE_list(
+    "choice_columns", None, "multiple_choice: the columns of the choices.")
+_LABEL_COLUMN = flags.DEFINE_string(
+    "label_column", "label",
+    "custom: the label column; multiple_choice: the right choice's index.")
 _LABELS = flags.DEFINE_list(
     "labels", None, "custom: the label values (default: those of train).")
 _REGRESSION = flags.DEFINE_bool("regression", False,
@@ -69,7 +74,8 @@ def main(argv):
                                 _DEV_FILE.value, _TEST_FILE.value)
   task = finetuning.make_task(
       _TASK.value, files, tokenizer, experiment.finetune, _TEXT_COLUMNS.value,
-      _LABEL_COLUMN.value, _LABELS.value, _REGRESSION.value)
+      _LABEL_COLUMN.value, _LABELS.value, _REGRESSION.value,
+      _CHOICE_COLUMNS.value)
 
   def make_network():
     if _HUB_MODULE.value:

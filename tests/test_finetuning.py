@@ -182,6 +182,47 @@ def test_squad_beats_the_most_frequent_answer(experiment, pretrained,
     assert set(null_odds) == set(predictions)
 
 
+def _which_is_positive(sst_tsv, path, limit, rng):
+  """SWAG layout: 'Which review is positive?', one positive and three
+  negative reviews from an SST file in random order; label = the positive's
+  index."""
+  with open(sst_tsv, encoding="utf-8") as f:
+    rows = [line.rstrip("\n").split("\t") for line in list(f)[1:]]
+  positive = [text for text, label in rows if label == "1"][:limit]
+  negative = [text for text, label in rows if label == "0"]
+  records = [["video-id", "sent1", "sent2", "ending0", "ending1", "ending2",
+              "ending3", "label"]]
+  for i, text in enumerate(positive):
+    choices = list(rng.choice(negative, 3, replace=False))
+    label = int(rng.integers(4))
+    choices.insert(label, text)
+    records.append([f"review-{i}", "Which review is positive?", "It is:",
+                    *choices, label])
+  _write_csv(path, records)
+  return [r[-1] for r in records[1:]]
+
+
+def test_swag_multiple_choice_beats_chance(experiment, pretrained, tmp_path):
+  rng = np.random.default_rng(0)
+  data_dir = tmp_path / "swag"
+  data_dir.mkdir()
+  _which_is_positive(os.path.join(REVIEWS, "sst", "train.tsv"),
+                     data_dir / "train.csv", 1000, rng)
+  labels = _which_is_positive(os.path.join(REVIEWS, "sst", "dev.tsv"),
+                              data_dir / "val.csv", 200, rng)
+  os.link(data_dir / "val.csv", data_dir / "test.csv")
+  experiment = experiment.replace(finetune=dict(num_train_epochs=3))
+  results = _finetune("swag", finetuning.task_files("swag", str(data_dir)),
+                      experiment, pretrained, tmp_path / "out")
+  assert results["val"]["accuracy"] > _majority(labels) + 0.1
+  with open(tmp_path / "out" / "predictions" / "test.tsv") as f:
+    rows = [line.rstrip("\n").split("\t") for line in f]
+  assert rows[0] == ["index", "prediction"] and len(rows) == len(labels) + 1
+  accuracy = np.mean([int(r[1]) == label
+                      for r, label in zip(rows[1:], labels)])
+  assert accuracy == pytest.approx(results["val"]["accuracy"])
+
+
 @pytest.mark.parametrize("rows,message", [
     ([["text", "label"], ["good film", "pos"], ["bad", "meh"]],
      r"train.csv:3: label 'meh' is not one of \['neg', 'pos'\]"),
@@ -212,6 +253,9 @@ def test_malformed_csv_is_reported_with_file_and_line(tmp_path, rows, message):
     ("train.txt", "A\tO\ngood\tB-POS\nfilm\tPOS\n",
      r"train.txt:3: tag 'POS' is neither"),
     ("train.txt", "A\tO\ngood\n", r"train.txt:2: expected a word and a tag"),
+    ("train.csv", "sent1,sent2,ending0,ending1,ending2,ending3,label\n"
+     "a,b,c,d,e,f,3\na,b,c,d,e,f,4\n",
+     r"train.csv:3: label '4' is not a choice index \(0, 1, 2, 3\)"),
     ("train.txt", b"A\tO\n\xffgood\tO\n", r"train.txt:2: not valid UTF-8"),
     ("train-v2.0.json", '{"data": [{"paragraphs": [', r"train-v2.0.json:1: "
      r"invalid JSON"),
@@ -235,8 +279,8 @@ def test_malformed_task_files_are_reported(tmp_path, name, content, message):
     path.write_bytes(content)
   else:
     path.write_text(content)
-  task = {"txt": "tagging", "json": "squad"}.get(name.rsplit(".", 1)[1],
-                                                   "custom")
+  task = {"txt": "tagging", "json": "squad", "csv": "swag"}.get(
+      name.rsplit(".", 1)[1], "custom")
   if name.endswith(".tsv"):
     task = "sst"
   tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)

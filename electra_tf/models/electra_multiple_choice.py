@@ -18,7 +18,8 @@ class ElectraMultipleChoice(tf_keras.Model):
   """
 
   def __init__(self, network, head_type="original", dropout_rate=0.1,
-               activation=activations.gelu, initializer="glorot_uniform", **kwargs):
+               activation=activations.gelu, initializer="glorot_uniform",
+               **kwargs):
     super().__init__(**kwargs)
     self.network = network
     self.classifier = layers.ClassificationHead(
