@@ -1,25 +1,33 @@
-"""ELECTRA-Small train step and encoder forward: electra_tf vs tf-models-official.
+"""ELECTRA-Small pretraining speed: electra_tf vs tf-models-official.
 
 Both sides get the same sizes (discriminator 256 x 12, generator 64 x 12,
 embeddings 128), the same optimizer (Model Garden's AdamWeightDecay), the same
-loss (MLM + 50 x RTD) and the same batches of shipped text, in one process.
+loss (MLM + 50 x RTD), the same training loop (`trainer.make_train_loop`) and
+the same batches of shipped text, in one process. Train steps are reported as
+milliseconds, examples/s and model FLOPs utilisation (MFU): the matmul FLOPs
+of forward and backward per second, over the device's peak (--peak_tflops,
+else a large matmul measured here in the same precision).
 
-  python benchmarks/pretraining_step.py [--steps=8] [--rounds=4] [--xla]
+  python benchmarks/pretraining_step.py [--steps=8] [--rounds=4] [--xla] \
+    [--mixed_precision=mixed_bfloat16]
 """
 
 import os
+import re
 import time
 
 from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
+import tf_keras
 from official.nlp.modeling import models as tfm_models
 from official.nlp.modeling import networks as tfm_networks
 
 from electra_tf import builders
 from electra_tf import configs
 from electra_tf import losses
+from electra_tf import runtime
 from electra_tf import trainer
 from electra_tf.data import text_examples
 from electra_tf.ops import masking
@@ -32,6 +40,12 @@ _FORWARD_BATCH = flags.DEFINE_integer("forward_batch_size", 32,
 _SEQ = flags.DEFINE_integer("seq_length", 128, "Sequence length.")
 _XLA = flags.DEFINE_bool("xla", False,
                          "Also time both train steps compiled with XLA.")
+_MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", None, runtime.PRECISIONS[1:],
+    "Also time both train steps under this mixed-precision policy.")
+_PEAK_TFLOPS = flags.DEFINE_float(
+    "peak_tflops", None, "The device's peak TFLOP/s for MFU (e.g. 989 for an "
+    "H100 in bfloat16); default: a large matmul measured here.")
 
 _REPO = __file__.rsplit("/benchmarks/", 1)[0]
 
@@ -74,27 +88,63 @@ def _reference_pretrainer(model_config):
       mlm_activation="gelu")
 
 
-def _reference_step(model, optimizer, jit_compile):
-  @tf.function(jit_compile=jit_compile)
-  def step(batch):
-    with tf.GradientTape() as tape:
-      outputs = model(batch, training=True)  # dropout on, as in ours
-      outputs = dict(outputs, masked_lm_ids=batch["masked_lm_ids"],
-                     masked_lm_weights=batch["masked_lm_weights"])
-      loss, _ = losses.pretraining_loss_and_metrics(outputs, batch["input_mask"])
-    grads_and_vars = [(g, v) for g, v in zip(
-        tape.gradient(loss, model.trainable_variables),
-        model.trainable_variables) if g is not None]
-    optimizer.apply_gradients(grads_and_vars)
-    return loss
-  return step
+def _reference_loss(model, batch):
+  outputs = model(batch, training=True)  # dropout on, as in ours
+  outputs = dict(outputs, masked_lm_ids=batch["masked_lm_ids"],
+                 masked_lm_weights=batch["masked_lm_weights"])
+  return losses.pretraining_loss_and_metrics(outputs, batch["input_mask"])
+
+
+def _encoder_flops(config, seq_length):
+  """Matmul FLOPs of one sequence's forward pass through an encoder."""
+  hidden, inner = config.hidden_size, config.intermediate_size
+  per_layer = (2 * seq_length * (4 * hidden * hidden + 2 * hidden * inner) +
+               2 * 2 * seq_length * seq_length * hidden)  # QK^T and AV
+  projection = (2 * seq_length * config.embedding_size * hidden
+                if config.embedding_size != hidden else 0)
+  return config.num_layers * per_layer + projection
+
+
+def train_flops_per_example(model_config, seq_length):
+  """Matmul FLOPs of forward + backward (3x forward) for one example."""
+  generator, disc = model_config.generator(), model_config.discriminator
+  predictions = model_config.max_predictions_per_seq
+  mlm_head = 2 * predictions * (generator.hidden_size * disc.embedding_size +
+                                disc.embedding_size * disc.vocab_size)
+  rtd_head = 2 * seq_length * (disc.hidden_size * disc.hidden_size +
+                               disc.hidden_size)
+  return 3 * (_encoder_flops(generator, seq_length) +
+              _encoder_flops(disc, seq_length) + mlm_head + rtd_head)
+
+
+def _measured_peak_tflops(dtype, size=2048, repeats=10):
+  """Best TFLOP/s of a square matmul: what dense math reaches on this device."""
+  a = tf.random.normal([size, size], dtype=tf.float32)
+  a = tf.cast(a, dtype)
+  matmul = tf.function(lambda x: tf.reduce_sum(tf.cast(
+      tf.matmul(x, x), tf.float32)))
+  matmul(a).numpy()
+  best = float("inf")
+  for _ in range(repeats):
+    start = time.perf_counter()
+    matmul(a).numpy()
+    best = min(best, time.perf_counter() - start)
+  return 2 * size ** 3 / best / 1e12
+
+
+def _train_loop(model, loss_fn, jit_compile):
+  optimizer = trainer.make_optimizer(configs.TrainConfig())
+  loop = trainer.make_train_loop(model, optimizer, loss_fn,
+                                 configs.TrainConfig().clip_norm,
+                                 tf.distribute.get_strategy(),
+                                 jit_compile=jit_compile)
+  return lambda iterator, steps: loop(iterator, tf.constant(steps))[0]
 
 
 def _time(fn, batches, steps):
-  """Mean milliseconds per call over `steps` calls."""
+  """Mean milliseconds per step of `fn(batches, steps)`."""
   start = time.perf_counter()
-  for i in range(steps):
-    result = fn(batches[i % len(batches)])
+  result = fn(batches, steps)
   tf.nest.map_structure(lambda t: t.numpy(), result)
   return (time.perf_counter() - start) / steps * 1000
 
@@ -103,16 +153,30 @@ def _compare(ours, reference, batches, steps, rounds):
   """Median over rounds of (ours ms, reference ms), alternating who goes first.
 
   A 2-core machine drifts by 10% or more between minutes; interleaving keeps
-  that drift out of the ratio.
+  that drift out of the ratio. A reference that fails to run gets None.
   """
-  for fn in (ours, reference):  # trace and compile
-    fn(batches[0])
-    fn(batches[1])
-  times = {ours: [], reference: []}
+  _time(ours, batches, 2)  # trace and compile
+  try:
+    _time(reference, batches, 2)
+  except (TypeError, ValueError, tf.errors.OpError) as error:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = next((line for line in lines if re.match(r"\w+Error: ", line)),
+                  lines[0])
+    print(f"tf-models-official fails here: {reason}")
+    reference = None
+  contenders = [fn for fn in (ours, reference) if fn]
+  times = {fn: [] for fn in contenders}
   for r in range(rounds):
-    for fn in ((ours, reference) if r % 2 == 0 else (reference, ours)):
+    for fn in contenders[::1 if r % 2 == 0 else -1]:
       times[fn].append(_time(fn, batches, steps))
-  return float(np.median(times[ours])), float(np.median(times[reference]))
+  return tuple(float(np.median(times[fn])) if fn else None
+               for fn in (ours, reference))
+
+
+def _stream(batches):
+  """An endless iterator over `batches`, as a training loop consumes them."""
+  stacked = {k: tf.stack([b[k] for b in batches]) for k in batches[0]}
+  return iter(tf.data.Dataset.from_tensor_slices(stacked).repeat())
 
 
 def main(argv):
@@ -121,17 +185,23 @@ def main(argv):
   steps = _STEPS.value
   train_batches = _batches(_BATCH.value, _SEQ.value,
                            config.max_predictions_per_seq, 4)
+  flops = train_flops_per_example(config, _SEQ.value) * _BATCH.value
   rows = []
-  for jit in (False, True) if _XLA.value else (False,):
-    ours = builders.build_pretrainer(config, seed=0)
-    ours_step = trainer.make_train_step(
-        ours, trainer.make_optimizer(configs.TrainConfig()), config, jit)
-    ref = _reference_pretrainer(config)
-    ref_step = _reference_step(
-        ref, trainer.make_optimizer(configs.TrainConfig()), jit)
-    rows.append((f"train step, batch {_BATCH.value}" + (", XLA" if jit else ""),
-                 *_compare(lambda b: ours_step(b)[0], ref_step, train_batches,
-                           steps, _ROUNDS.value)))
+  for policy in ("float32",) + ((_MIXED_PRECISION.value,)
+                                if _MIXED_PRECISION.value else ()):
+    tf_keras.mixed_precision.set_global_policy(policy)
+    peak = _PEAK_TFLOPS.value or _measured_peak_tflops(
+        tf_keras.mixed_precision.global_policy().compute_dtype)
+    for jit in (False, True) if _XLA.value else (False,):
+      ours = _train_loop(builders.build_pretrainer(config, seed=0),
+                         trainer.pretraining_loss(config), jit)
+      reference = _train_loop(_reference_pretrainer(config), _reference_loss,
+                              jit)
+      ours_ms, ref_ms = _compare(ours, reference, _stream(train_batches),
+                                 steps, _ROUNDS.value)
+      rows.append((f"train step, {policy}" + (", XLA" if jit else ""),
+                   ours_ms, ref_ms, peak))
+  tf_keras.mixed_precision.set_global_policy("float32")
 
   forward_batches = _batches(_FORWARD_BATCH.value, _SEQ.value,
                              config.max_predictions_per_seq, 2)
@@ -139,20 +209,40 @@ def main(argv):
   ref_encoder = _reference_encoder(config.discriminator)
   inputs = lambda b: {k: b[k] for k in
                       ("input_word_ids", "input_mask", "input_type_ids")}
-  ours_forward = tf.function(lambda b: encoder(inputs(b))["sequence_output"])
-  ref_forward = tf.function(
-      lambda b: ref_encoder(inputs(b))["sequence_output"])
-  rows.append((f"encoder forward, batch {_FORWARD_BATCH.value}",
-               *_compare(ours_forward, ref_forward, forward_batches, steps,
-                         _ROUNDS.value)))
+
+  def forward(network):
+    @tf.function
+    def call(batch):
+      return network(inputs(batch))["sequence_output"]
+    return lambda iterator, steps: [call(next(iterator))
+                                    for _ in range(steps)][-1]
+
+  forward_ms = _compare(forward(encoder), forward(ref_encoder),
+                        _stream(forward_batches), steps, _ROUNDS.value)
 
   print(f"\nELECTRA-Small, seq {_SEQ.value}, median of {_ROUNDS.value} rounds "
-        f"of {steps} steps, {os.cpu_count()} CPUs")
-  print(f"{'measurement':<30} {'electra_tf ms':>14} {'tf-models ms':>13} "
-        f"{'speed-up':>9}")
-  for name, ours_ms, ref_ms in rows:
-    print(f"{name:<30} {ours_ms:>14.1f} {ref_ms:>13.1f} {ref_ms / ours_ms:>8.2f}x")
-  print(f"{'ELECTRA-Small step target':<30} {'':>14} {'':>13} {'>= 1.50x':>9}")
+        f"of {steps} steps, {os.cpu_count()} CPUs, "
+        f"{tf.config.list_physical_devices('GPU') or 'no GPU'}")
+  print(f"train step, batch {_BATCH.value}: {flops / 1e9:.1f} GFLOPs "
+        "(forward + backward matmuls)")
+  print(f"{'measurement':<34} {'electra_tf ms':>13} {'tf-models ms':>12} "
+        f"{'speed-up':>8} {'ours ex/s':>9} {'ref ex/s':>8} {'ours MFU':>8} "
+        f"{'ref MFU':>7} {'peak TFLOP/s':>12}")
+  for name, ours_ms, ref_ms, peak in rows:
+    mfu = lambda ms: flops / (ms / 1000) / (peak * 1e12)
+    if ref_ms is None:
+      print(f"{name:<34} {ours_ms:>13.1f} {'fails':>12} {'':>8} "
+            f"{_BATCH.value / ours_ms * 1000:>9.1f} {'':>8} "
+            f"{mfu(ours_ms):>8.1%} {'':>7} {peak:>12.2f}")
+      continue
+    print(f"{name:<34} {ours_ms:>13.1f} {ref_ms:>12.1f} "
+          f"{ref_ms / ours_ms:>7.2f}x {_BATCH.value / ours_ms * 1000:>9.1f} "
+          f"{_BATCH.value / ref_ms * 1000:>8.1f} {mfu(ours_ms):>8.1%} "
+          f"{mfu(ref_ms):>7.1%} {peak:>12.2f}")
+  ours_ms, ref_ms = forward_ms
+  print(f"{f'encoder forward, batch {_FORWARD_BATCH.value}':<34} "
+        f"{ours_ms:>13.1f} {ref_ms:>12.1f} {ref_ms / ours_ms:>7.2f}x")
+  print(f"{'ELECTRA-Small step target':<34} {'':>13} {'':>12} {'>= 1.50x':>8}")
 
 
 if __name__ == "__main__":
