@@ -82,6 +82,17 @@ def test_average_and_clip_clips_the_global_batch_gradient(mirrored):
     np.testing.assert_allclose(value, [0.6, 0.8], rtol=1e-6)
 
 
+def test_pretraining_on_two_replicas(mirrored, tmp_path):
+  config = configs.load_experiment(
+      "tiny", "train.num_train_steps=20,train.batch_size=8")
+  losses = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
+                                    model_dir=str(tmp_path), log_every=5,
+                                    strategy=mirrored)
+  assert [step for step, _ in losses] == [5, 10, 15, 20]
+  assert losses[-1][1] < losses[0][1]
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-20")
+
+
 @pytest.fixture
 def mixed_float16():
   tf_keras.mixed_precision.set_global_policy("mixed_float16")
