@@ -127,9 +127,9 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   (default: the current one), `config.train.batch_size` is the global batch.
   With `model_dir`, the model, optimizer, input position and the random
   generators of masking, sampling and dropout are checkpointed and restored
-  on resume, so a resumed run follows the uninterrupted one exactly. The chief writes to
-  `model_dir`; other workers to `model_dir/worker_<i>`, since their input
-  positions differ.
+  on resume, so a resumed run follows the uninterrupted one exactly. The
+  chief writes to `model_dir`; other workers to `model_dir/worker_<i>`, since
+  their input positions differ.
   """
   train = config.train
   strategy = strategy or tf.distribute.get_strategy()

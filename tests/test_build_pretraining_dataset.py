@@ -121,7 +121,8 @@ def test_pretraining_from_records_learns(text_files, tmp_path):
 
   model = builders.restore_pretrainer(config.model, str(tmp_path / "run"))
   accuracy, baseline = [], []
-  for batch in pretraining_dataset.make_dataset(records, 32, 64, seed=1).take(8):
+  batches = pretraining_dataset.make_dataset(records, 32, 64, seed=1).take(8)
+  for batch in batches:
     _, metrics = losses_lib.pretraining_loss_and_metrics(
         model(batch, training=False), batch["input_mask"])
     accuracy.append(float(metrics["rtd_accuracy"]))

@@ -266,8 +266,8 @@ def test_hugging_face_tf_model_h5():
       pretrainer, weight_files.read_weights(os.path.join(HF_TF,
                                                          "discriminator")))
   sequence = pretrainer.discriminator_network(batch)["sequence_output"]
-  np.testing.assert_allclose(sequence, expected["discriminator_sequence_output"],
-                             atol=ATOL)
+  np.testing.assert_allclose(
+      sequence, expected["discriminator_sequence_output"], atol=ATOL)
   np.testing.assert_allclose(pretrainer.discriminator_head(sequence),
                              expected["discriminator_logits"], atol=ATOL)
 
