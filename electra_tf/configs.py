@@ -21,6 +21,14 @@ def _require(condition, message):
     raise ValueError(message)
 
 
+def _require_positive_ints(config, names):
+  for name in names:
+    value = getattr(config, name)
+    _require(isinstance(value, int) and value > 0,
+             f"{type(config).__name__}.{name} must be a positive integer, "
+             f"got {value!r}")
+
+
 @dataclasses.dataclass
 class EncoderConfig(base_config.Config):
   """A BERT-like encoder whose embeddings may be narrower than its layers."""
@@ -40,12 +48,10 @@ class EncoderConfig(base_config.Config):
   initializer_range: float = 0.02
 
   def validate(self):
-    for name in ("vocab_size", "embedding_size", "hidden_size", "num_layers",
-                 "num_attention_heads", "intermediate_size",
-                 "max_position_embeddings", "type_vocab_size"):
-      value = getattr(self, name)
-      _require(isinstance(value, int) and value > 0,
-               f"EncoderConfig.{name} must be a positive integer, got {value!r}")
+    _require_positive_ints(self, (
+        "vocab_size", "embedding_size", "hidden_size", "num_layers",
+        "num_attention_heads", "intermediate_size", "max_position_embeddings",
+        "type_vocab_size"))
     _require(self.hidden_size % self.num_attention_heads == 0,
              f"EncoderConfig.hidden_size ({self.hidden_size}) must be divisible "
              f"by num_attention_heads ({self.num_attention_heads})")
@@ -111,10 +117,8 @@ class TrainConfig(base_config.Config):
   seed: int = 42
 
   def validate(self):
-    for name in ("batch_size", "seq_length", "num_train_steps"):
-      value = getattr(self, name)
-      _require(isinstance(value, int) and value > 0,
-               f"TrainConfig.{name} must be a positive integer, got {value!r}")
+    _require_positive_ints(self, ("batch_size", "seq_length",
+                                  "num_train_steps"))
     _require(self.learning_rate > 0, "TrainConfig.learning_rate must be > 0")
     _require(self.num_warmup_steps >= 0, "num_warmup_steps must be >= 0")
 
@@ -151,12 +155,9 @@ class FinetuneConfig(base_config.Config):
   null_score_diff_threshold: float = 0.0
 
   def validate(self):
-    for name in ("batch_size", "max_seq_length", "doc_stride",
-                 "max_query_length", "n_best_size", "max_answer_length"):
-      value = getattr(self, name)
-      _require(isinstance(value, int) and value > 0,
-               f"FinetuneConfig.{name} must be a positive integer, "
-               f"got {value!r}")
+    _require_positive_ints(self, (
+        "batch_size", "max_seq_length", "doc_stride", "max_query_length",
+        "n_best_size", "max_answer_length"))
     _require(self.num_train_epochs >= 0, "num_train_epochs must be >= 0")
     _require(self.learning_rate > 0, "FinetuneConfig.learning_rate must be > 0")
     _require(0.0 < self.layerwise_lr_decay <= 1.0,
