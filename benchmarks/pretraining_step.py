@@ -133,10 +133,9 @@ def _measured_peak_tflops(dtype, size=2048, repeats=10):
 
 
 def _train_loop(model, loss_fn, jit_compile):
-  optimizer = trainer.make_optimizer(configs.TrainConfig())
-  loop = trainer.make_train_loop(model, optimizer, loss_fn,
-                                 configs.TrainConfig().clip_norm,
-                                 tf.distribute.get_strategy(),
+  train = configs.TrainConfig()
+  loop = trainer.make_train_loop(model, trainer.make_optimizer(train), loss_fn,
+                                 train.clip_norm, tf.distribute.get_strategy(),
                                  jit_compile=jit_compile)
   return lambda iterator, steps: loop(iterator, tf.constant(steps))[0]
 

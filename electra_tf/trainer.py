@@ -13,12 +13,14 @@ from electra_tf.configs import PretrainerConfig, TrainConfig
 def make_optimizer(config: TrainConfig):
   """The optimizer of `config` (see `optimization.make_optimizer`).
 
-  Under a mixed_float16 policy it is wrapped in a dynamic loss-scale
-  optimizer, so that small float16 gradients do not underflow.
+  It does not clip: `make_train_loop` clips to `config.clip_norm` after
+  averaging over the replicas. Under a mixed_float16 policy it is wrapped in
+  a dynamic loss-scale optimizer, so that small float16 gradients do not
+  underflow.
   """
   optimizer = optimization.make_optimizer(
       config.learning_rate, config.num_train_steps, config.num_warmup_steps,
-      weight_decay=config.weight_decay, clip_norm=config.clip_norm)
+      weight_decay=config.weight_decay, clip_norm=0.0)
   if tf_keras.mixed_precision.global_policy().compute_dtype == "float16":
     optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
   return optimizer
