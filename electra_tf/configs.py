@@ -152,6 +152,11 @@ class FinetuneConfig(base_config.Config):
   max_query_length: int = 64
   n_best_size: int = 20
   max_answer_length: int = 30
+  # SQuAD 2.0: the original's answerable classifier and its loss weight; the
+  # threshold applies to its no-answer logit, or without it to BERT's score
+  # difference.
+  answerable_classifier: bool = True
+  answerable_weight: float = 0.5
   null_score_diff_threshold: float = 0.0
 
   def validate(self):
@@ -160,6 +165,7 @@ class FinetuneConfig(base_config.Config):
         "n_best_size", "max_answer_length"))
     _require(self.num_train_epochs >= 0, "num_train_epochs must be >= 0")
     _require(self.learning_rate > 0, "FinetuneConfig.learning_rate must be > 0")
+    _require(self.answerable_weight >= 0, "answerable_weight must be >= 0")
     _require(0.0 < self.layerwise_lr_decay <= 1.0,
              "layerwise_lr_decay must be in (0, 1]")
     _require(0.0 <= self.warmup_proportion < 1.0,
@@ -185,7 +191,8 @@ class ExperimentConfig(base_config.Config):
              self.model.discriminator.max_position_embeddings,
              f"finetune.max_seq_length ({self.finetune.max_seq_length}) "
              "exceeds max_position_embeddings")
-    _require(self.train.seq_length <= self.model.discriminator.max_position_embeddings,
+    _require(self.train.seq_length <=
+             self.model.discriminator.max_position_embeddings,
              f"train.seq_length ({self.train.seq_length}) exceeds "
              "max_position_embeddings "
              f"({self.model.discriminator.max_position_embeddings})")

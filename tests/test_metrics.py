@@ -7,6 +7,7 @@ from seqeval import metrics as seqeval_metrics
 from sklearn import metrics as sk_metrics
 
 from electra_tf import metrics
+from electra_tf.tasks import question_answering
 
 
 @pytest.mark.parametrize("seed,num_classes", [(0, 2), (1, 2), (2, 3), (3, 5)])
@@ -81,3 +82,25 @@ def test_squad_scoring_follows_the_official_rules():
   assert scores["exact"] == pytest.approx(75.0)
   assert scores["f1"] == pytest.approx(100 * (3 + 1 / 3) / 4)
   assert scores["NoAns_exact"] == 100.0
+
+
+def test_squad_v2_scores_are_the_predictions_and_sweep_the_best_spans():
+  dataset = [{"paragraphs": [{"qas": [
+      {"id": "a", "answers": [{"text": "x"}]},
+      {"id": "b", "answers": [{"text": "y"}]},
+      {"id": "c", "answers": []},
+      {"id": "e", "answers": [{"text": "e"}]},
+  ]}]}]
+  nbest = {"a": [{"text": "x"}], "b": [{"text": ""}, {"text": "y"}],
+           "c": [{"text": "w"}], "e": [{"text": "e"}]}
+  null_scores = {"a": -3.0, "b": 2.0, "c": 2.5, "e": 1.2}
+  # At threshold 1.8: b and c are left unanswered.
+  predictions = {"a": "x", "b": "", "c": "", "e": "e"}
+  scores = question_answering.score_v2(dataset, predictions, nbest,
+                                       null_scores)
+  # The official script would also count e (null score 1.2 > 1.0) unanswered.
+  assert scores["exact"] == 75.0
+  assert scores["HasAns_exact"] == pytest.approx(200 / 3)
+  # Answering a, e and b with their best non-empty spans, c not: all right.
+  assert scores["final_exact"] == 100.0
+  assert scores["final_exact_thresh"] == 2.0

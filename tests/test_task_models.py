@@ -76,6 +76,21 @@ def test_span_labeler_matches_hugging_face_and_masks_padding(batch):
     assert np.all(outputs[key].numpy()[~real] < -9000)
 
 
+def test_answerable_classifier_ignores_padding_and_has_no_hf_twin(batch):
+  labeler = models.ElectraSpanLabeler(builders.build_encoder(ENCODER),
+                                      answerable_classifier=True)
+  null_logits = labeler(batch)["null_logits"].numpy()
+  assert null_logits.shape == (8,)
+  # The start-weighted feature puts no weight on padding, so more of it
+  # leaves the no-answer logits as they were.
+  padded = {k: np.pad(v, [(0, 0), (0, 5)]) for k, v in batch.items()}
+  np.testing.assert_allclose(labeler(padded)["null_logits"].numpy(),
+                             null_logits, atol=1e-5)
+  assert len(set(np.round(null_logits, 5))) > 1  # it reads each example
+  with pytest.raises(ValueError, match="answerable_classifier=False"):
+    huggingface.task_model_entries(labeler)
+
+
 def test_multiple_choice_matches_hugging_face_and_scores_choices_apart(batch):
   theirs, ours = _pair(
       transformers.ElectraForMultipleChoice,

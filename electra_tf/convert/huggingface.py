@@ -115,6 +115,11 @@ def task_model_entries(model) -> List[_Entry]:
   if isinstance(model, models.ElectraTokenClassifier):
     return entries + _dense(model.classifier, "classifier")
   if isinstance(model, models.ElectraSpanLabeler):
+    if model.answerable is not None:
+      raise ValueError("Hugging Face's ElectraForQuestionAnswering has no "
+                       "answerable classifier; build the model with "
+                       "answerable_classifier=False (finetune."
+                       "answerable_classifier: false) to convert it")
     return entries + _dense(model.qa_outputs, "qa_outputs")
   raise TypeError(f"No Hugging Face counterpart for {type(model).__name__}")
 

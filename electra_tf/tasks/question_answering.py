@@ -2,9 +2,13 @@
 
 Windows of `max_seq_length` over the passage every `doc_stride` tokens,
 questions cut to `max_query_length`, n-best span search with
-`max_answer_length` and, for 2.0, the null answer chosen when its score beats
-the best span by more than `null_score_diff_threshold` (BERT's rule). Scores
-are those of the official evaluation scripts (percentages).
+`max_answer_length`. For 2.0 a question's null score is its most answerable
+window's: the answerable classifier's no-answer logit (google-research/
+electra's default), or without it [CLS]'s start + end logits minus the best
+span's (BERT's rule). The answer is "" where the null score exceeds
+`null_score_diff_threshold`. Scores are those of the official evaluation
+scripts (percentages), for the answers as predicted; `final_*` (the official
+script's `best_*`) are those of the best threshold over the null scores.
 """
 
 import collections
@@ -13,6 +17,7 @@ import os
 from typing import Dict, List, Sequence
 
 import numpy as np
+import tensorflow as tf
 import tf_keras
 from official.nlp.data import squad_lib
 from official.nlp.tools import squad_evaluate_v1_1
@@ -79,6 +84,24 @@ def _check_question(qa, context, labelled, version_2, path, where):
              f"{start} of the context")
 
 
+def score_v2(data, predictions, nbest, null_scores):
+  """Official SQuAD 2.0 scores of `predictions` as they are, plus `final_*`
+  (best threshold) and `pr_*` (precision-recall) from sweeping the threshold
+  over `null_scores`, each question answered with its best non-empty span.
+
+  Given null scores, the official script also counts every question scoring
+  above 1.0 as unanswered; the headline scores leave them out, so that they
+  are those of the predictions file whatever the threshold.
+  """
+  best_spans = {qas_id: next((entry["text"] for entry in entries
+                              if entry["text"]), "")
+                for qas_id, entries in nbest.items()}
+  as_predicted = squad_evaluate_v2_0.evaluate(data, predictions)
+  swept = squad_evaluate_v2_0.evaluate(data, best_spans, null_scores)
+  return dict(swept, **{k: v for k, v in as_predicted.items()
+                        if not k.startswith(("final_", "pr_"))})
+
+
 class QuestionAnsweringTask:
   """SQuAD train / dev (/ test) files; dev is scored with the official rules."""
 
@@ -110,45 +133,77 @@ class QuestionAnsweringTask:
         input_mask=np.array([f.input_mask for f in features], np.int32),
         input_type_ids=np.array([f.segment_ids for f in features], np.int32))
 
+  @property
+  def _answerable_classifier(self):
+    return self.version_2 and self.config.answerable_classifier
+
   def train_data(self):
     features = self._features[self.files["train"][0]]
-    positions = dict(
+    labels = dict(
         start_logits=np.array([f.start_position for f in features], np.int32),
         end_logits=np.array([f.end_position for f in features], np.int32))
-    return self._inputs(features), positions
+    if self._answerable_classifier:
+      # Per window: one whose passage slice lacks the answer has none.
+      labels["null_logits"] = np.array([f.is_impossible for f in features],
+                                       np.float32)
+    return self._inputs(features), labels
 
   def build_model(self, network) -> tf_keras.Model:
     return models.ElectraSpanLabeler(
         network, initializer=tf_keras.initializers.TruncatedNormal(
-            stddev=0.02))
+            stddev=0.02), answerable_classifier=self._answerable_classifier)
 
   @property
   def loss(self):
-    # Keras adds the two; halving each gives BERT's mean of start and end.
+    # Keras adds the losses; halving each gives BERT's mean of start and end.
     def half_crossentropy(positions, logits):
       return 0.5 * tf_keras.losses.sparse_categorical_crossentropy(
           positions, logits, from_logits=True)
-    return dict(start_logits=half_crossentropy, end_logits=half_crossentropy)
+    losses = dict(start_logits=half_crossentropy, end_logits=half_crossentropy)
+    if self._answerable_classifier:
+      weight = self.config.answerable_weight
+      def weighted_sigmoid_crossentropy(no_answer, logits):
+        return weight * tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=tf.cast(no_answer, logits.dtype), logits=logits)
+      losses["null_logits"] = weighted_sigmoid_crossentropy
+    return losses
 
   def _postprocess(self, model, path):
+    """Answers, n-best lists and null scores by question id."""
     features = self._features[path]
     outputs = model.predict(self._inputs(features),
                             batch_size=self.config.batch_size, verbose=0)
     results = [RawResult(f.unique_id, start, end) for f, start, end in zip(
         features, outputs["start_logits"], outputs["end_logits"])]
-    return squad_lib.postprocess_output(
+    predictions, nbest, null_scores = squad_lib.postprocess_output(
         self._examples[path], features, results, self.config.n_best_size,
         self.config.max_answer_length, self.do_lower_case,
-        version_2_with_negative=self.version_2,
+        version_2_with_negative=self.version_2 and
+        not self._answerable_classifier,
         null_score_diff_threshold=self.config.null_score_diff_threshold)
+    if self._answerable_classifier:
+      null_scores = self._classifier_null_scores(path, outputs["null_logits"])
+      for qas_id, score in null_scores.items():
+        if score > self.config.null_score_diff_threshold:
+          predictions[qas_id] = ""
+    return predictions, nbest, null_scores
+
+  def _classifier_null_scores(self, path, null_logits):
+    """Each question's lowest no-answer logit over its windows."""
+    lowest = collections.defaultdict(lambda: np.inf)
+    for feature, logit in zip(self._features[path], null_logits):
+      lowest[feature.example_index] = min(lowest[feature.example_index],
+                                          float(logit))
+    return collections.OrderedDict(
+        (example.qas_id, lowest[i])
+        for i, example in enumerate(self._examples[path]))
 
   def evaluate(self, model) -> Dict[str, Dict[str, float]]:
     results = {}
     for path in self.files.get("dev", ()):
-      predictions, _, null_odds = self._postprocess(model, path)
+      predictions, nbest, null_scores = self._postprocess(model, path)
       if self.version_2:
-        scores = squad_evaluate_v2_0.evaluate(self._data[path], predictions,
-                                              null_odds)
+        scores = score_v2(self._data[path], predictions, nbest, null_scores)
       else:
         # Model Garden's port returns fractions, one key renamed; report
         # them as the official v1.1 script does.
@@ -165,10 +220,10 @@ class QuestionAnsweringTask:
     for split in ("dev", "test"):
       for path in self.files.get(split, ()):
         stem = os.path.splitext(os.path.basename(path))[0]
-        predictions, nbest, null_odds = self._postprocess(model, path)
+        predictions, nbest, null_scores = self._postprocess(model, path)
         outputs = dict(predictions=predictions, nbest_predictions=nbest)
         if self.version_2:
-          outputs["null_odds"] = null_odds
+          outputs["null_odds"] = null_scores
         for kind, records in outputs.items():
           out = os.path.join(output_dir, f"{stem}_{kind}.json")
           with open(out, "w", encoding="utf-8") as f:
