@@ -111,6 +111,7 @@ class QuestionAnsweringTask:
     self.num_train_epochs = config.num_train_epochs or 2
     self.do_lower_case = tokenizer.basic_tokenizer.do_lower_case
     self._data, self._examples, self._features = {}, {}, {}
+    self._outputs, self._outputs_of = {}, None
     for split, paths in files.items():
       for path in paths:
         labelled = split != "test"
@@ -169,7 +170,21 @@ class QuestionAnsweringTask:
     return losses
 
   def _postprocess(self, model, path):
-    """Answers, n-best lists and null scores by question id."""
+    """Answers, n-best lists and null scores by question id.
+
+    Kept for the model's current training step: `finetune` scores dev after
+    the last epoch and then writes the same predictions.
+    """
+    step = getattr(getattr(model, "optimizer", None), "iterations", None)
+    if step is None:
+      return self._predict(model, path)
+    if self._outputs_of != (id(model), int(step)):
+      self._outputs, self._outputs_of = {}, (id(model), int(step))
+    if path not in self._outputs:
+      self._outputs[path] = self._predict(model, path)
+    return self._outputs[path]
+
+  def _predict(self, model, path):
     features = self._features[path]
     outputs = model.predict(self._inputs(features),
                             batch_size=self.config.batch_size, verbose=0)
