@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from electra_tf import activations
 from electra_tf import builders
 
 
@@ -67,6 +68,24 @@ def test_gelu_tanh_is_selectable(tiny_experiment, batch):
   a = exact(batch)["sequence_output"]
   b = tanh(batch)["sequence_output"]
   assert 0 < np.abs(a - b).max() < 1e-2
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64, tf.bfloat16])
+def test_exact_gelu_and_its_gradient_match_tensorflows(dtype):
+  x = tf.cast(tf.linspace(-6.0, 6.0, 1001), dtype)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    ours = activations.gelu(x)
+    theirs = tf.nn.gelu(x, approximate=False)
+  # bfloat16: within one unit in the last place (8 bits of mantissa).
+  tolerance = 2 ** -7 if dtype == tf.bfloat16 else 1e-6
+  np.testing.assert_allclose(tf.cast(ours, tf.float64),
+                             tf.cast(theirs, tf.float64),
+                             rtol=tolerance, atol=tolerance)
+  np.testing.assert_allclose(
+      tf.cast(tape.gradient(ours, x), tf.float64),
+      tf.cast(tape.gradient(theirs, x), tf.float64),
+      rtol=tolerance, atol=tolerance)
 
 
 def test_shared_embeddings_must_have_the_same_width(tiny_experiment):
