@@ -6,7 +6,11 @@ from official.modeling import tf_utils
 
 
 class ReplacedTokenDetectionHead(tf_keras.layers.Layer):
-  """Dense + activation + dense to one logit per token (original / replaced)."""
+  """Dense + activation + dense to one logit per token (original / replaced).
+
+  Over [batch, features] it gives one logit per example, as SQuAD 2.0's
+  answerable classifier in `ElectraSpanLabeler` uses it.
+  """
 
   def __init__(self, hidden_size, activation, initializer, **kwargs):
     super().__init__(**kwargs)

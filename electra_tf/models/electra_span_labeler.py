@@ -5,6 +5,7 @@ import tf_keras
 from official.modeling import tf_utils
 
 from electra_tf import activations
+from electra_tf.layers import ReplacedTokenDetectionHead
 from electra_tf.networks.electra_encoder import dummy_inputs
 
 
@@ -32,13 +33,10 @@ class ElectraSpanLabeler(tf_keras.Model):
         name="qa_outputs")
     self.answerable = None
     if answerable_classifier:
-      self.answerable = tf_keras.Sequential([
-          tf_keras.layers.Dense(
-              answerable_hidden_size, activation=activations.gelu,
-              kernel_initializer=tf_utils.clone_initializer(initializer)),
-          tf_keras.layers.Dense(
-              1, kernel_initializer=tf_utils.clone_initializer(initializer)),
-      ], name="answerable")
+      # The same dense + activation + dense to one logit as the RTD head.
+      self.answerable = ReplacedTokenDetectionHead(
+          answerable_hidden_size, activations.gelu, initializer,
+          name="answerable")
     self(dummy_inputs())  # creates the head variables now
 
   def call(self, inputs, training=None):
@@ -53,6 +51,5 @@ class ElectraSpanLabeler(tf_keras.Model):
                                 tf.cast(start_probs, sequence_output.dtype),
                                 sequence_output)
       features = tf.concat([sequence_output[:, 0], start_feature], axis=-1)
-      outputs["null_logits"] = tf.cast(
-          tf.squeeze(self.answerable(features), -1), tf.float32)
+      outputs["null_logits"] = tf.cast(self.answerable(features), tf.float32)
     return outputs
