@@ -76,7 +76,7 @@ def test_glue_sst_beats_majority_and_writes_submission(experiment, pretrained,
 
 
 def test_custom_jsonl_regression_correlates(experiment, pretrained, tmp_path):
-  experiment = experiment.replace(finetune=dict(num_train_epochs=4))
+  experiment = experiment.replace(finetune=dict(num_train_epochs=6))
   files = dict(train=[os.path.join(REVIEWS, "scores", "train.jsonl")],
                dev=[os.path.join(REVIEWS, "scores", "dev.jsonl")])
   results = _finetune("custom", files, experiment, pretrained, tmp_path,

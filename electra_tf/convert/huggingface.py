@@ -57,18 +57,18 @@ def encoder_entries(encoder, with_embeddings=True,
   # pylint: disable=protected-access
   for i, block in enumerate(encoder.transformer_layers):
     name = f"encoder.layer.{i}."
-    attention = block._attention_layer
+    attention = block.attention
     for ours, theirs in ((attention._query_dense, "query"),
                          (attention._key_dense, "key"),
                          (attention._value_dense, "value")):
       entries += _dense(ours, name + "attention.self." + theirs)
     entries += _dense(attention._output_dense, name + "attention.output.dense",
                       input_axes=2)
-    entries += _layer_norm(block._attention_layer_norm,
+    entries += _layer_norm(block.attention_layer_norm,
                            name + "attention.output.LayerNorm")
-    entries += _dense(block._intermediate_dense, name + "intermediate.dense")
-    entries += _dense(block._output_dense, name + "output.dense")
-    entries += _layer_norm(block._output_layer_norm, name + "output.LayerNorm")
+    entries += _dense(block.intermediate_dense, name + "intermediate.dense")
+    entries += _dense(block.output_dense, name + "output.dense")
+    entries += _layer_norm(block.output_layer_norm, name + "output.LayerNorm")
   # pylint: enable=protected-access
   return entries
 

@@ -5,6 +5,8 @@ import tf_keras
 from official.modeling import tf_utils
 from official.nlp.modeling import layers as nlp_layers
 
+from electra_tf.layers.layer_norm import LayerNormalization
+
 
 class ElectraEmbeddings(tf_keras.layers.Layer):
   """Sums word, position and token-type embeddings, then LayerNorm and dropout.
@@ -29,8 +31,8 @@ class ElectraEmbeddings(tf_keras.layers.Layer):
     self.type_embeddings = nlp_layers.OnDeviceEmbedding(
         type_vocab_size, embedding_size, initializer=tf_utils.clone_initializer(initializer),
         use_one_hot=True, name="type_embeddings")
-    self.layer_norm = tf_keras.layers.LayerNormalization(
-        axis=-1, epsilon=layer_norm_eps, dtype=tf.float32,
+    self.layer_norm = LayerNormalization(
+        epsilon=layer_norm_eps, dtype=tf.float32,
         name="layer_norm")
     self.dropout = tf_keras.layers.Dropout(dropout_rate)
 

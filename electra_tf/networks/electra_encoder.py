@@ -5,11 +5,11 @@ from typing import Optional
 import tensorflow as tf
 import tf_keras
 from official.modeling import tf_utils
-from official.nlp.modeling import layers as nlp_layers
 
 from electra_tf import activations
 from electra_tf.configs import EncoderConfig
 from electra_tf.layers import ElectraEmbeddings
+from electra_tf.layers import TransformerBlock
 
 INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
@@ -86,15 +86,13 @@ class ElectraEncoder(tf_keras.Model):
       self.embedding_projection = tf_keras.layers.Dense(
           config.hidden_size, kernel_initializer=initializer,
           name="embedding_projection")
-    self.attention_mask = nlp_layers.SelfAttentionMask()
     self.transformer_layers = [
-        nlp_layers.TransformerEncoderBlock(
+        TransformerBlock(
             num_attention_heads=config.num_attention_heads,
             inner_dim=config.intermediate_size,
             inner_activation=activations.get_activation(config.hidden_act),
-            output_dropout=config.hidden_dropout_prob,
-            attention_dropout=config.attention_probs_dropout_prob,
-            norm_first=False,
+            dropout_rate=config.hidden_dropout_prob,
+            attention_dropout_rate=config.attention_probs_dropout_prob,
             norm_epsilon=config.layer_norm_eps,
             kernel_initializer=tf_utils.clone_initializer(initializer),
             name=f"transformer/layer_{i}")
@@ -123,7 +121,9 @@ class ElectraEncoder(tf_keras.Model):
     x = self.embeddings(word_ids, input_type_ids, training=training)
     if self.embedding_projection is not None:
       x = self.embedding_projection(x)
-    mask = self.attention_mask(x, input_mask)
+    # [batch, 1, seq]: the keys every query may attend to; attention
+    # broadcasts it rather than reading a [batch, seq, seq] mask per layer.
+    mask = tf.cast(input_mask, x.dtype)[:, tf.newaxis, :]
     encoder_outputs = []
     for layer in self.transformer_layers:
       x = layer([x, mask], training=training)
