@@ -16,7 +16,10 @@ def _inputs(batch=3, seq=7, width=16):
   x = tf.random.stateless_normal([batch, seq, width], seed=[1, 2])
   # Padding at the end of the second and third rows.
   mask = tf.sequence_mask([seq, seq - 2, 3], seq, dtype=tf.float32)
-  return x, mask
+  # Ours takes [batch, 1, seq]; Keras' and Model Garden's [batch, seq, seq].
+  key_mask = mask[:, tf.newaxis, :]
+  full_mask = key_mask * tf.ones_like(mask)[:, :, tf.newaxis]
+  return x, key_mask, full_mask
 
 
 def _values_and_gradients(fn, x, variables):
@@ -35,15 +38,12 @@ def _assert_all_close(ours, theirs, tolerance=1e-5):
 
 
 def test_matmul_attention_matches_keras_attention():
-  x, mask = _inputs()
+  x, key_mask, full_mask = _inputs()
   ours = MatmulAttention(num_heads=4, key_dim=4)
   theirs = tf_keras.layers.MultiHeadAttention(num_heads=4, key_dim=4)
-  key_mask = mask[:, tf.newaxis, :]
   ours(x, x, attention_mask=key_mask)
   theirs(x, x, attention_mask=key_mask)
   theirs.set_weights(ours.get_weights())
-  # Keras' einsum attention with the full [batch, seq, seq] mask.
-  full_mask = key_mask * tf.ones_like(mask)[:, :, tf.newaxis]
   _assert_all_close(
       _values_and_gradients(lambda t: ours(t, t, attention_mask=key_mask), x,
                             ours.trainable_variables),
@@ -64,7 +64,7 @@ def test_matmul_attention_rejects_other_attention_axes():
 
 @pytest.mark.parametrize("epsilon", [1e-12, 1e-3])
 def test_layer_norm_and_its_gradient_match_keras(epsilon):
-  x, _ = _inputs()
+  x, _, _ = _inputs()
   x = 3.0 * x + 1.0
   ours = LayerNormalization(epsilon=epsilon)
   theirs = tf_keras.layers.LayerNormalization(epsilon=epsilon)
@@ -88,7 +88,7 @@ def test_layer_norm_only_normalizes_the_last_axis():
 
 
 def test_transformer_block_matches_model_gardens_post_ln_block():
-  x, mask = _inputs()
+  x, key_mask, full_mask = _inputs()
   settings = dict(num_attention_heads=4, inner_dim=32,
                   inner_activation=activations.gelu, norm_epsilon=1e-12,
                   kernel_initializer="glorot_uniform")
@@ -96,8 +96,6 @@ def test_transformer_block_matches_model_gardens_post_ln_block():
                           **settings)
   theirs = nlp_layers.TransformerEncoderBlock(
       output_dropout=0.1, attention_dropout=0.1, norm_first=False, **settings)
-  key_mask = mask[:, tf.newaxis, :]
-  full_mask = key_mask * tf.ones_like(mask)[:, :, tf.newaxis]
   ours([x, key_mask])
   theirs([x, full_mask])
   assert ([w.shape for w in ours.weights] ==
