@@ -7,6 +7,7 @@ import tf_keras
 from official.nlp.modeling import layers as nlp_layers
 
 from electra_tf import activations
+from electra_tf.layers import Dropout
 from electra_tf.layers import LayerNormalization
 from electra_tf.layers import MatmulAttention
 from electra_tf.layers import TransformerBlock
@@ -53,6 +54,51 @@ def test_matmul_attention_matches_keras_attention():
                         return_attention_scores=True)
   # Padded keys get no attention.
   np.testing.assert_array_equal(ours_scores.numpy()[2, :, :, 3:], 0.0)
+
+
+def _dropped(x, rate=0.1, training=True):
+  """(output, gradient of its sum) of a fresh Dropout layer."""
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = Dropout(rate)(x, training=training)
+    total = tf.reduce_sum(y)
+  return y.numpy(), tape.gradient(total, x).numpy()
+
+
+def test_dropout_drops_at_its_rate_and_scales_the_rest():
+  x = tf.ones([64, 32, 130])  # 266k elements: the drop share's sd is 0.0006
+  y, gradient = _dropped(x)
+  np.testing.assert_array_equal(np.unique(y), np.float32([0.0, 1 / 0.9]))
+  np.testing.assert_allclose((y == 0).mean(), 0.1, atol=0.003)
+  # The two 16-bit halves of each random integer decide independently.
+  both = (y[..., 0::2] == 0) & (y[..., 1::2] == 0)
+  np.testing.assert_allclose(both.mean(), 0.01, atol=0.002)
+  np.testing.assert_array_equal(gradient, y)  # the mask times the scale
+  # A new mask per call.
+  assert ((_dropped(x)[0] == 0) != (y == 0)).mean() > 0.1
+  # Inference passes everything on.
+  np.testing.assert_array_equal(_dropped(x, training=False)[0], x)
+  np.testing.assert_array_equal(Dropout(0.1)(x), x)
+
+
+def test_dropout_masks_follow_the_keras_seed():
+  x = tf.ones([8, 16])
+  tf_keras.utils.set_random_seed(3)
+  first = _dropped(x, rate=0.5)[0]
+  tf_keras.utils.set_random_seed(3)
+  np.testing.assert_array_equal(_dropped(x, rate=0.5)[0], first)
+  tf_keras.utils.set_random_seed(4)
+  assert (_dropped(x, rate=0.5)[0] != first).any()
+
+
+@pytest.mark.parametrize("shape,dtype", [([4000, 7], tf.float32),
+                                         ([4000, 8], tf.bfloat16)])
+def test_dropout_of_odd_widths_and_bfloat16(shape, dtype):
+  # An odd width falls back to Keras' dropout.
+  y = _dropped(tf.ones(shape, dtype), rate=0.5)[0].astype(np.float32)
+  assert y.shape == tuple(shape)
+  np.testing.assert_array_equal(np.unique(y), [0.0, 2.0])
+  np.testing.assert_allclose((y == 0).mean(), 0.5, atol=0.02)
 
 
 def test_matmul_attention_rejects_other_attention_axes():

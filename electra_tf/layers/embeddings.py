@@ -5,6 +5,7 @@ import tf_keras
 from official.modeling import tf_utils
 from official.nlp.modeling import layers as nlp_layers
 
+from electra_tf.layers.dropout import Dropout
 from electra_tf.layers.layer_norm import LayerNormalization
 
 
@@ -34,7 +35,7 @@ class ElectraEmbeddings(tf_keras.layers.Layer):
     self.layer_norm = LayerNormalization(
         epsilon=layer_norm_eps, dtype=tf.float32,
         name="layer_norm")
-    self.dropout = tf_keras.layers.Dropout(dropout_rate)
+    self.dropout = Dropout(dropout_rate)
 
   def build(self, input_shape=None):
     # Built eagerly so the generator's MLM head can tie to the word table.

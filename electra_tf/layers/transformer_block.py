@@ -5,6 +5,7 @@ import tf_keras
 from official.modeling import tf_utils
 
 from electra_tf.layers.attention import MatmulAttention
+from electra_tf.layers.dropout import Dropout
 from electra_tf.layers.layer_norm import LayerNormalization
 
 
@@ -46,7 +47,7 @@ class TransformerBlock(tf_keras.layers.Layer):
         key_dim=width // self.num_attention_heads,
         dropout=self.attention_dropout_rate, kernel_initializer=initializer(),
         name="self_attention")
-    self.attention_dropout = tf_keras.layers.Dropout(self.dropout_rate)
+    self.attention_dropout = Dropout(self.dropout_rate)
     # Layer norms run in float32 under mixed precision, as in Model Garden.
     self.attention_layer_norm = LayerNormalization(
         epsilon=self.norm_epsilon, dtype=tf.float32,
@@ -63,7 +64,7 @@ class TransformerBlock(tf_keras.layers.Layer):
     self.output_dense = tf_keras.layers.EinsumDense(
         "abc,cd->abd", output_shape=(None, width), bias_axes="d",
         kernel_initializer=initializer(), name="output")
-    self.output_dropout = tf_keras.layers.Dropout(self.dropout_rate)
+    self.output_dropout = Dropout(self.dropout_rate)
     self.output_layer_norm = LayerNormalization(
         epsilon=self.norm_epsilon, dtype=tf.float32, name="output_layer_norm")
     super().build(input_shape)
