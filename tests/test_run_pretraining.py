@@ -25,6 +25,17 @@ def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
   assert tf.train.latest_checkpoint(str(tmp_path))
 
 
+def test_tiny_pretraining_compiles_with_xla():
+  # --jit_compile: masking, sampling and dropout must all have XLA kernels.
+  config = configs.load_experiment(
+      "tiny", "train.num_train_steps=20,train.batch_size=8")
+  losses = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
+                                    log_every=10, steps_per_loop=10,
+                                    jit_compile=True)
+  assert [step for step, _ in losses] == [10, 20]
+  assert losses[1][1] < losses[0][1]
+
+
 @pytest.mark.parametrize("flag, message", [
     ("--config=medium", "No config file 'medium'"),
     ("--log_every=0", "--log_every must be a positive integer"),

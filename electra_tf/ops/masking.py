@@ -104,6 +104,8 @@ def sample_tokens(logits, *, seed, temperature: float = 1.0,
   if disallowed_ids is not None:
     logits = tf.where(tf.one_hot(disallowed_ids, vocab_size, on_value=True,
                                  off_value=False), -1e9, logits)
+  # XLA compiles this op for int32 seeds only.
   samples = tf.random.stateless_categorical(
-      tf.reshape(logits, [-1, vocab_size]), 1, seed, dtype=tf.int32)
+      tf.reshape(logits, [-1, vocab_size]), 1, tf.cast(seed, tf.int32),
+      dtype=tf.int32)
   return tf.reshape(samples, tf.shape(logits)[:-1])
