@@ -8,6 +8,8 @@ import tf_keras
 from electra_tf import activations
 from electra_tf.configs import EncoderConfig, PretrainerConfig
 from electra_tf.models import ElectraPretrainer
+from electra_tf.models import MaskedLMPretrainer
+from electra_tf.models.pretrainer_base import PretrainerBase
 from electra_tf.networks import ElectraEncoder
 
 
@@ -16,35 +18,41 @@ def build_encoder(config: EncoderConfig, **kwargs) -> ElectraEncoder:
 
 
 def build_pretrainer(config: PretrainerConfig, seed: Optional[int] = None,
-                     **kwargs) -> ElectraPretrainer:
-  """The generator and discriminator of `config`, sharing one embeddings layer.
+                     **kwargs) -> PretrainerBase:
+  """The pretrainer of `config.objective`.
 
-  Extra keyword arguments go to `ElectraPretrainer` (e.g. `mask_token_id`).
+  electra: the generator and discriminator, sharing one embeddings layer.
+  mlm: the discriminator's encoder under the generator's masked-LM head.
+  Extra keyword arguments go to the model (e.g. `mask_token_id`).
   """
   config.validate()
-  discriminator = ElectraEncoder(config.discriminator, name="discriminator")
-  generator = ElectraEncoder(config.generator(),
-                             embeddings=discriminator.embeddings,
-                             name="generator")
   disc_config = config.discriminator
-  return ElectraPretrainer(
-      generator_network=generator,
-      discriminator_network=discriminator,
+  discriminator = ElectraEncoder(disc_config, name="discriminator")
+  shared = dict(
       vocab_size=disc_config.vocab_size,
       num_token_predictions=config.max_predictions_per_seq,
       mlm_activation=activations.get_activation(disc_config.hidden_act),
       mlm_initializer=tf_keras.initializers.TruncatedNormal(
           stddev=disc_config.initializer_range),
-      disallow_correct=config.disallow_correct,
-      temperature=config.temperature,
       mask_prob=config.mask_prob,
       mask_token_rate=config.mask_token_rate,
       seed=seed,
       **kwargs)
+  if config.objective == "mlm":
+    return MaskedLMPretrainer(encoder_network=discriminator, **shared)
+  generator = ElectraEncoder(config.generator(),
+                             embeddings=discriminator.embeddings,
+                             name="generator")
+  return ElectraPretrainer(
+      generator_network=generator,
+      discriminator_network=discriminator,
+      disallow_correct=config.disallow_correct,
+      temperature=config.temperature,
+      **shared)
 
 
 def restore_pretrainer(config: PretrainerConfig, checkpoint_path: str,
-                       **kwargs) -> ElectraPretrainer:
+                       **kwargs) -> PretrainerBase:
   """The pretrainer of `config` with weights from a run_pretraining checkpoint.
 
   `checkpoint_path` is a checkpoint prefix or a directory (its latest one).
@@ -56,6 +64,14 @@ def restore_pretrainer(config: PretrainerConfig, checkpoint_path: str,
     checkpoint_path = latest
   if not tf.io.gfile.exists(checkpoint_path + ".index"):
     raise FileNotFoundError(f"No checkpoint at {checkpoint_path}")
+  saved = {name.split("/")[1] for name, _ in
+           tf.train.list_variables(checkpoint_path) if name.startswith("model/")}
+  for objective, network in (("electra", "generator_network"),
+                             ("mlm", "encoder_network")):
+    if network in saved and config.objective != objective:
+      raise ValueError(f"{checkpoint_path} holds a model.objective "
+                       f"{objective} pretrainer; the config says "
+                       f"{config.objective}")
   pretrainer = build_pretrainer(config, **kwargs)
   status = tf.train.Checkpoint(model=pretrainer).restore(checkpoint_path)
   status.expect_partial().assert_existing_objects_matched()

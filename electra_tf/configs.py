@@ -14,6 +14,8 @@ from official.modeling.hyperparams import params_dict
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs")
 
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
+# Replaced-token detection, or BERT's masked-LM over the same encoder.
+OBJECTIVES = ("electra", "mlm")
 
 
 def _require(condition, message):
@@ -68,7 +70,13 @@ class EncoderConfig(base_config.Config):
 
 @dataclasses.dataclass
 class PretrainerConfig(base_config.Config):
-  """The generator/discriminator pair and the replaced-token-detection task."""
+  """The generator/discriminator pair and the replaced-token-detection task.
+
+  With `objective: mlm` the discriminator's encoder is trained alone with the
+  generator's masked-LM head and masking (BERT); the generator and
+  discriminator settings below then do not apply.
+  """
+  objective: str = "electra"
   discriminator: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
   # Generator width as a fraction of the discriminator's (paper: 1/4 for small
   # and large, 1/3 for base; small++ uses 1.0). Depth and embeddings are shared.
@@ -91,6 +99,9 @@ class PretrainerConfig(base_config.Config):
         intermediate_size=int(round(disc.intermediate_size * scale)))
 
   def validate(self):
+    _require(self.objective in OBJECTIVES,
+             f"model.objective must be one of {OBJECTIVES}, "
+             f"got {self.objective!r}")
     self.discriminator.validate()
     _require(0.0 < self.generator_size <= 1.0,
              f"generator_size must be in (0, 1], got {self.generator_size!r}")

@@ -43,7 +43,7 @@ def test_disallow_correct_replaces_every_masked_token(tiny_experiment, batch):
 
 def test_low_temperature_samples_the_generator_argmax(tiny_experiment, batch):
   model = builders.build_pretrainer(
-      tiny_experiment.model.replace(temperature=1e-4), seed=0)
+      tiny_experiment.model.replace(temperature=1e-7), seed=0)
   out = model(batch)
   weights = out["masked_lm_weights"].numpy() > 0
   argmax = out["lm_outputs"].numpy().argmax(-1)
@@ -160,4 +160,82 @@ def test_loss_falls_on_a_fixed_batch(pretrainer, batch):
     return loss
 
   history = [float(step()) for _ in range(40)]
+  assert np.mean(history[-5:]) < 0.7 * np.mean(history[:5])
+
+
+@pytest.fixture
+def mlm_pretrainer(tiny_experiment):
+  return builders.build_pretrainer(
+      tiny_experiment.model.replace(objective="mlm"), seed=0)
+
+
+def test_masked_lm_objective_is_electra_without_the_generator(
+    mlm_pretrainer, pretrainer, batch, tiny_experiment):
+  # The encoder is ELECTRA's discriminator, variable for variable ...
+  mlm_pretrainer(batch)
+  encoder = mlm_pretrainer.get_network()
+  assert encoder is mlm_pretrainer.encoder_network is mlm_pretrainer.mlm_network
+  shapes = lambda network: [(v.name, tuple(v.shape))  # noqa: E731
+                            for v in network.variables]
+  assert shapes(encoder) == shapes(pretrainer.get_network("discriminator"))
+  # ... under the generator's MLM head, tied to its word embeddings.
+  assert mlm_pretrainer.masked_lm.embedding_table is (
+      encoder.get_embedding_table())
+  head = {v.name.split("/", 1)[1]: tuple(v.shape)
+          for v in mlm_pretrainer.masked_lm.trainable_variables
+          if "word_embeddings" not in v.name}
+  assert head == {"transform/dense/kernel:0": (128, 32),
+                  "transform/dense/bias:0": (32,),
+                  "transform/LayerNorm/gamma:0": (32,),
+                  "transform/LayerNorm/beta:0": (32,),
+                  "output_bias/bias:0": (30522,)}
+  out = mlm_pretrainer(batch)
+  assert set(out) == {"lm_outputs", "masked_lm_positions", "masked_lm_ids",
+                      "masked_lm_weights"}
+  assert out["lm_outputs"].shape == (
+      8, tiny_experiment.model.max_predictions_per_seq, 30522)
+  with pytest.raises(ValueError, match="networks are encoder"):
+    mlm_pretrainer.get_network("generator")
+
+
+def test_both_objectives_mask_alike_for_a_seed(mlm_pretrainer, pretrainer,
+                                               batch):
+  seed = tf.constant([3, 4], tf.int64)
+  for key in ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights"):
+    np.testing.assert_array_equal(mlm_pretrainer(batch, seed=seed)[key],
+                                  pretrainer(batch, seed=seed)[key])
+
+
+def test_a_given_seed_leaves_the_random_state_alone(pretrainer, batch):
+  state = pretrainer.rng.state.numpy()
+  seed = tf.constant([0, 1], tf.int64)
+  first = pretrainer(batch, seed=seed)
+  np.testing.assert_array_equal(pretrainer.rng.state.numpy(), state)
+  np.testing.assert_array_equal(first["disc_input_ids"],
+                                pretrainer(batch, seed=seed)["disc_input_ids"])
+  pretrainer(batch)  # without a seed, masking draws from the generator
+  assert not np.array_equal(pretrainer.rng.state.numpy(), state)
+
+
+def test_masked_lm_loss_falls_and_trains_every_weight(mlm_pretrainer, batch):
+  # Masks differ each step, so the loss falls as the MLM learns the batch.
+  optimizer = tf_keras.optimizers.Adam(5e-3)
+  variables = [v for v in mlm_pretrainer.trainable_variables
+               if "pooler" not in v.name]
+
+  @tf.function
+  def step():
+    with tf.GradientTape() as tape:
+      out = mlm_pretrainer(batch, training=True)
+      loss, metrics = losses.pretraining_loss_and_metrics(out,
+                                                          batch["input_mask"])
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return loss, metrics, gradients
+
+  loss, metrics, gradients = step()
+  assert set(metrics) == {"mlm_loss", "mlm_accuracy"}
+  assert float(loss) == pytest.approx(float(metrics["mlm_loss"]))
+  assert all(g is not None for g in gradients)
+  history = [float(loss)] + [float(step()[0]) for _ in range(39)]
   assert np.mean(history[-5:]) < 0.7 * np.mean(history[:5])

@@ -13,7 +13,7 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 
-from electra_tf.models import NETWORKS
+from electra_tf.models import ElectraPretrainer
 _OPTIMIZER_STATE = re.compile(
     r"(^|/)(global_step|adam_m|adam_v|beta1_power|beta2_power|temperature)$")
 
@@ -41,8 +41,9 @@ def read_checkpoint(path: str, network: str) -> Dict[str, np.ndarray]:
     ValueError: listing every variable that is neither optimizer state, nor
       known ELECTRA weights of the discriminator or generator.
   """
-  if network not in NETWORKS:
-    raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+  if network not in ElectraPretrainer.NETWORKS:
+    raise ValueError(f"network must be one of {ElectraPretrainer.NETWORKS}, "
+                     f"got {network!r}")
   try:
     reader = tf.train.load_checkpoint(path)
   except (tf.errors.NotFoundError, ValueError) as e:

@@ -1,7 +1,7 @@
 """ELECTRA pretraining and task models."""
 
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
-from electra_tf.models.electra_pretrainer import NETWORKS
+from electra_tf.models.masked_lm_pretrainer import MaskedLMPretrainer
 from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.models.electra_multiple_choice import ElectraMultipleChoice
 from electra_tf.models.electra_span_labeler import ElectraSpanLabeler

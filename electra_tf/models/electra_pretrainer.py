@@ -1,23 +1,17 @@
 """The ELECTRA generator + discriminator training model."""
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import tensorflow as tf
-import tf_keras
 from official.modeling import tf_utils
 from official.nlp.modeling import layers as nlp_layers
 
 from electra_tf.layers import ReplacedTokenDetectionHead
+from electra_tf.models.pretrainer_base import PretrainerBase
 from electra_tf.ops import masking
 
-# [PAD], [CLS], [SEP] and [MASK] in the BERT uncased vocabulary.
-BERT_SPECIAL_TOKEN_IDS = (0, 101, 102)
-BERT_MASK_TOKEN_ID = 103
-# The pretrainer's two encoders, as named by its `<name>_network` attributes.
-NETWORKS = ("discriminator", "generator")
 
-
-class ElectraPretrainer(tf_keras.Model):
+class ElectraPretrainer(PretrainerBase):
   """Replaced-token detection: a small MLM generator feeds a discriminator.
 
   Inputs: a dict of `input_word_ids`, `input_mask`, `input_type_ids` (int32
@@ -28,8 +22,8 @@ class ElectraPretrainer(tf_keras.Model):
   Outputs: `lm_outputs` [batch, P, vocab] (generator MLM at the masked
   positions), `disc_logits` [batch, seq], `disc_label` [batch, seq] (1 where the
   sampled token differs from the original; 0 on padding), `disc_input_ids`
-  (what the discriminator saw), the `masked_lm_positions/ids/weights` used, and `sentence_outputs` [batch,
-  num_classes] when `num_classes` is set.
+  (what the discriminator saw), the `masked_lm_positions/ids/weights` used,
+  and `sentence_outputs` [batch, num_classes] when `num_classes` is set.
 
   Args:
     generator_network: encoder returning a dict with `sequence_output`; it
@@ -43,46 +37,34 @@ class ElectraPretrainer(tf_keras.Model):
     disallow_correct: never sample the original token.
     temperature: sampling temperature of the generator.
     num_classes: adds a classification head on the generator's [CLS] output.
-    mask_prob, mask_token_rate, mask_token_id, special_token_ids: dynamic
-      masking, see `ops.masking.mask_tokens`.
-    seed: seed of the random generator behind masking and sampling; its state
-      is checkpointed with the model.
+    **kwargs: masking and `seed` (see `PretrainerBase`), Keras' arguments.
   """
+
+  # Its encoders, as named by `<name>_network` attributes; the first is the
+  # one to fine-tune.
+  NETWORKS = ("discriminator", "generator")
 
   def __init__(self, generator_network, discriminator_network, vocab_size: int,
                num_token_predictions: int, mlm_activation=None,
                mlm_initializer="glorot_uniform", output_type: str = "logits",
                disallow_correct: bool = False, temperature: float = 1.0,
-               num_classes: Optional[int] = None, mask_prob: float = 0.15,
-               mask_token_rate: float = 0.85,
-               mask_token_id: int = BERT_MASK_TOKEN_ID,
-               special_token_ids: Sequence[int] = BERT_SPECIAL_TOKEN_IDS,
-               seed: Optional[int] = None, **kwargs):
-    super().__init__(**kwargs)
-    if output_type not in ("logits", "predictions"):
-      raise ValueError(f"output_type must be 'logits' or 'predictions', got "
-                       f"{output_type!r}")
+               num_classes: Optional[int] = None, **kwargs):
+    super().__init__(num_token_predictions, **kwargs)
     self.generator_network = generator_network
     self.discriminator_network = discriminator_network
     self.vocab_size = vocab_size
-    self.num_token_predictions = num_token_predictions
     self.output_type = output_type
     self.disallow_correct = disallow_correct
     self.temperature = temperature
-    self.mask_prob = mask_prob
-    self.mask_token_rate = mask_token_rate
-    self.mask_token_id = mask_token_id
-    self.special_token_ids = tuple(special_token_ids)
-    self.masked_lm = nlp_layers.MaskedLM(
-        embedding_table=generator_network.get_embedding_table(),
-        activation=mlm_activation,
-        initializer=tf_utils.clone_initializer(mlm_initializer),
-        output=output_type,
+    self.masked_lm = self._build_masked_lm(
+        generator_network, mlm_activation, mlm_initializer, output_type,
         name="generator_predictions")
     self.discriminator_head = ReplacedTokenDetectionHead(
         hidden_size=discriminator_network.config.hidden_size,
         activation=mlm_activation, initializer=mlm_initializer,
         name="discriminator_predictions")
+    self.discriminator_head(
+        tf.zeros([1, 1, discriminator_network.config.hidden_size]))
     self.classification = None
     if num_classes:
       self.classification = nlp_layers.ClassificationHead(
@@ -90,40 +72,16 @@ class ElectraPretrainer(tf_keras.Model):
           num_classes=num_classes,
           initializer=tf_utils.clone_initializer(mlm_initializer),
           name="generator_classification_head")
-    self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
-                else tf.random.Generator.from_non_deterministic_state())
-    # Create the heads' variables now, so weights load before the first call.
-    generator_output = tf.zeros([1, 1, generator_network.config.hidden_size])
-    self.masked_lm(generator_output, tf.zeros([1, 1], tf.int32))
-    self.discriminator_head(
-        tf.zeros([1, 1, discriminator_network.config.hidden_size]))
-    if self.classification is not None:
-      self.classification(generator_output)
+      self.classification(
+          tf.zeros([1, 1, generator_network.config.hidden_size]))
 
-  def _masked_inputs(self, inputs, seed):
-    """Returns (masked ids, original ids, positions, ids, weights)."""
-    word_ids = inputs["input_word_ids"]
-    if "masked_lm_positions" in inputs:
-      positions = inputs["masked_lm_positions"]
-      masked_lm_ids = inputs["masked_lm_ids"]
-      weights = tf.cast(inputs["masked_lm_weights"], tf.float32)
-      original = masking.replace_at_positions(
-          word_ids, positions, masked_lm_ids, weights)
-      return word_ids, original, positions, masked_lm_ids, weights
-    masked, positions, masked_lm_ids, weights = masking.mask_tokens(
-        word_ids, inputs["input_mask"], seed=seed,
-        num_predictions=self.num_token_predictions, mask_prob=self.mask_prob,
-        mask_token_id=self.mask_token_id,
-        special_token_ids=self.special_token_ids,
-        mask_token_rate=self.mask_token_rate)
-    return masked, word_ids, positions, masked_lm_ids, weights
-
-  def call(self, inputs, training=None):
-    mask_seed, sample_seed = tf.unstack(self.rng.make_seeds(2), axis=1)
+  def call(self, inputs, training=None, seed=None):
+    """`seed` (int [2]) fixes masking and sampling without drawing from rng."""
+    mask_seed, sample_seed = self._seeds(seed, 2)
     input_mask = inputs["input_mask"]
     input_type_ids = inputs["input_type_ids"]
-    masked_ids, original_ids, positions, masked_lm_ids, weights = (
-        self._masked_inputs(inputs, mask_seed))
+    masked_ids, original_ids, positions, masked_lm_ids, weights = self._mask(
+        inputs, mask_seed)
 
     generator_output = self.generator_network(
         dict(input_word_ids=masked_ids, input_mask=input_mask,
@@ -154,8 +112,7 @@ class ElectraPretrainer(tf_keras.Model):
       outputs["sentence_outputs"] = self.classification(sequence_output)
     return outputs
 
-  def get_network(self, name: str):
-    """The "discriminator" or "generator" encoder."""
-    if name not in NETWORKS:
-      raise ValueError(f"network must be one of {NETWORKS}, got {name!r}")
-    return getattr(self, f"{name}_network")
+  @property
+  def mlm_network(self):
+    """The encoder under the masked-LM head."""
+    return self.generator_network

@@ -4,6 +4,10 @@ from typing import Sequence
 
 import tensorflow as tf
 
+# [PAD], [CLS], [SEP] and [MASK] in the BERT uncased vocabulary.
+BERT_SPECIAL_TOKEN_IDS = (0, 101, 102)
+BERT_MASK_TOKEN_ID = 103
+
 
 def replace_at_positions(sequence, positions, values, weights):
   """Writes `values` into `sequence` at `positions` where `weights` is non-zero.
@@ -77,6 +81,35 @@ def mask_tokens(input_word_ids, input_mask, *, seed, num_predictions: int,
   masked_word_ids = replace_at_positions(
       input_word_ids, positions, mask_token_id, to_mask)
   return masked_word_ids, positions, masked_lm_ids, weights
+
+
+def mask_inputs(inputs, *, seed, num_predictions: int, mask_prob: float,
+                mask_token_id: int, special_token_ids: Sequence[int],
+                mask_token_rate: float = 0.85):
+  """The masked-LM inputs of a pretrainer's input dict.
+
+  With BERT-style static `masked_lm_positions`, `masked_lm_ids` and
+  `masked_lm_weights` in `inputs`, `input_word_ids` is taken as already
+  masked; otherwise tokens are masked here (see `mask_tokens`).
+
+  Returns:
+    (masked word ids, original word ids, masked_lm_positions, masked_lm_ids,
+     masked_lm_weights float32).
+  """
+  word_ids = inputs["input_word_ids"]
+  if "masked_lm_positions" in inputs:
+    positions = inputs["masked_lm_positions"]
+    masked_lm_ids = inputs["masked_lm_ids"]
+    weights = tf.cast(inputs["masked_lm_weights"], tf.float32)
+    original = replace_at_positions(word_ids, positions, masked_lm_ids,
+                                    weights)
+    return word_ids, original, positions, masked_lm_ids, weights
+  masked, positions, masked_lm_ids, weights = mask_tokens(
+      word_ids, inputs["input_mask"], seed=seed,
+      num_predictions=num_predictions, mask_prob=mask_prob,
+      mask_token_id=mask_token_id, special_token_ids=special_token_ids,
+      mask_token_rate=mask_token_rate)
+  return masked, word_ids, positions, masked_lm_ids, weights
 
 
 def sample_tokens(logits, *, seed, temperature: float = 1.0,
