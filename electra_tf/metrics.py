@@ -1,4 +1,5 @@
-"""Evaluation metrics of the fine-tuning tasks (GLUE and CoNLL conventions).
+"""Evaluation metrics of the fine-tuning tasks (GLUE and CoNLL conventions)
+and the ROC AUC of pretraining's replaced-token detection.
 
 Each function takes plain sequences or arrays and returns a float; scores are
 fractions in [0, 1] (correlations in [-1, 1]). SQuAD is scored by Model
@@ -56,6 +57,22 @@ def _average_ranks(values) -> np.ndarray:
   unique, inverse = np.unique(values, return_inverse=True)
   sums = np.bincount(inverse, weights=ranks, minlength=len(unique))
   return sums[inverse] / np.bincount(inverse)[inverse]
+
+
+def roc_auc(labels, scores) -> float:
+  """Area under the ROC curve of binary `labels` ranked by `scores`.
+
+  The Mann-Whitney form: the chance that a random positive scores above a
+  random negative, ties counting half. 0.5 when a class is absent.
+  """
+  labels = np.asarray(labels).astype(bool)
+  num_positive = int(labels.sum())
+  num_negative = labels.size - num_positive
+  if not num_positive or not num_negative:
+    return 0.5
+  positive_ranks = _average_ranks(scores)[labels].sum()
+  return float((positive_ranks - num_positive * (num_positive + 1) / 2) /
+               (num_positive * num_negative))
 
 
 def spearman(labels, predictions) -> float:

@@ -6,6 +6,7 @@ Defaults: the tiny preset on the shipped State of the Union text, e.g.
   python -m electra_tf.run_pretraining --config=small --train_text=my.txt
 """
 
+import json
 import os
 import time
 
@@ -17,6 +18,7 @@ import tf_keras
 from electra_tf import builders
 from electra_tf import common_flags
 from electra_tf import configs
+from electra_tf import evaluation
 from electra_tf import runtime
 from electra_tf import trainer
 from electra_tf.data import pretraining_dataset
@@ -54,19 +56,33 @@ _STEPS_PER_LOOP = flags.DEFINE_integer(
     "steps_per_loop", 100,
     "Most steps run in one compiled loop between returns to Python; loops "
     "also end at each log and checkpoint step.")
-for _name in ("checkpoint_every", "log_every", "steps_per_loop"):
+_JIT_COMPILE = flags.DEFINE_bool(
+    "jit_compile", False, "Compile each replica's forward and backward pass "
+    "with XLA.")
+_EVAL = flags.DEFINE_bool(
+    "eval", True, "Evaluate on held-out text every --eval_every steps and at "
+    "the end. Without --eval_text or --eval_data, every 20th document of "
+    "--train_text is held out (not trained on); --noeval trains on all.")
+_EVAL_TEXT = flags.DEFINE_string(
+    "eval_text", None, "Held-out text file, in --train_text's format.")
+_EVAL_DATA = flags.DEFINE_string(
+    "eval_data", None, "Held-out TFRecord file pattern, in --train_data's "
+    "format; read into memory.")
+_EVAL_EVERY = flags.DEFINE_integer(
+    "eval_every", 1000, "Steps between held-out evaluations.")
+_EVAL_SEED = flags.DEFINE_integer(
+    "eval_seed", 0, "Fixes the held-out masks (and ELECTRA's replacements), "
+    "so that runs with one seed are comparable.")
+for _name in ("checkpoint_every", "log_every", "steps_per_loop", "eval_every"):
   flags.register_validator(_name, lambda value: value > 0,
                            message=f"--{_name} must be a positive integer")
 flags.register_validator("num_train_steps",
                          lambda value: value is None or value > 0,
                          message="--num_train_steps must be a positive integer")
-_JIT_COMPILE = flags.DEFINE_bool(
-    "jit_compile", False, "Compile each replica's forward and backward pass "
-    "with XLA.")
 
 
-def _dataset(config, vocab_file, train_text, train_data, do_lower_case,
-             static_masks, input_context):
+def _training_dataset(config, vocab_file, train_documents, train_data,
+                      do_lower_case, static_masks, input_context):
   """This worker's input: its share of each global batch."""
   train = config.train
   batch_size = input_context.get_per_replica_batch_size(train.batch_size) * (
@@ -77,12 +93,52 @@ def _dataset(config, vocab_file, train_text, train_data, do_lower_case,
         train_data, batch_size, train.seq_length, train.seed,
         max_predictions=config.model.max_predictions_per_seq,
         static_masks=static_masks, input_context=input_context)
-  examples = text_examples.make_examples(train_text, vocab_file,
-                                         train.seq_length, do_lower_case)
-  print(f"{len(examples['input_word_ids'])} examples of {train.seq_length} "
-        f"tokens from {train_text}", flush=True)
+  examples = text_examples.examples_from_documents(
+      train_documents, vocab_file, train.seq_length, do_lower_case)
+  print(f"training on {len(examples['input_word_ids'])} examples of "
+        f"{train.seq_length} tokens", flush=True)
   return text_examples.make_dataset(examples, batch_size, train.seed,
                                     input_context)
+
+
+def _held_out(config, vocab_file, train_text, train_documents, train_data,
+              eval_text, eval_data, do_lower_case, static_masks):
+  """(training documents, held-out examples or None).
+
+  The training documents are `train_documents` less any held out of them.
+  """
+  seq_length = config.train.seq_length
+  if eval_text and eval_data:
+    raise ValueError("Give --eval_text or --eval_data, not both")
+  if eval_data:
+    if train_data and set(tf.io.gfile.glob(eval_data)) & set(
+        tf.io.gfile.glob(train_data)):
+      raise ValueError(f"--eval_data {eval_data} matches files of "
+                       f"--train_data {train_data}")
+    examples = pretraining_dataset.read_examples(
+        eval_data, seq_length, config.model.max_predictions_per_seq,
+        static_masks)
+    source = eval_data
+  else:
+    if eval_text:
+      held_out = text_examples.read_documents(eval_text)
+      if train_documents:
+        text_examples.check_held_out(held_out, train_documents, eval_text)
+      source = eval_text
+    elif train_documents:
+      train_documents, held_out = text_examples.hold_out_documents(
+          train_documents)
+      source = (f"{len(held_out)} documents of {train_text} (every 20th, "
+                "not trained on; --noeval trains on all)")
+    else:
+      print("no held-out evaluation: give --eval_data or --eval_text",
+            flush=True)
+      return train_documents, None
+    examples = text_examples.examples_from_documents(
+        held_out, vocab_file, seq_length, do_lower_case)
+  print(f"evaluating on {len(examples['input_word_ids'])} examples from "
+        f"{source}", flush=True)
+  return train_documents, examples
 
 
 def _dropout_generators(model):
@@ -96,21 +152,31 @@ def _dropout_generators(model):
           if isinstance(layer, tf_keras.layers.Dropout)]
 
 
-def _log(step, loss, metrics, rate, learning_rate, writer):
-  print(f"step {step:>6}  loss {loss:.4f}  "
-        f"mlm {metrics['mlm_loss']:.4f}  disc {metrics['disc_loss']:.4f}  "
-        f"mlm_acc {metrics['mlm_accuracy']:.3f}  "
-        f"rtd_acc {metrics['rtd_accuracy']:.3f}  "
-        f"rtd_p {metrics['rtd_precision']:.3f}  "
-        f"rtd_r {metrics['rtd_recall']:.3f}  "
-        f"lr {learning_rate:.2e}  {rate:.1f} examples/s", flush=True)
+# Metrics of the progress lines, by their short names there.
+_PRINTED = dict(mlm_loss="mlm", disc_loss="disc", mlm_accuracy="mlm_acc",
+                rtd_accuracy="rtd_acc", rtd_precision="rtd_p",
+                rtd_recall="rtd_r", rtd_auc="rtd_auc")
+
+
+def _format(metrics):
+  return "  ".join(
+      f"{short} {metrics[name]:.{4 if name.endswith('loss') else 3}f}"
+      for name, short in _PRINTED.items() if name in metrics)
+
+
+def _write_summaries(writer, step, scalars):
   if writer:
     with writer.as_default(step=step):
-      tf.summary.scalar("loss", loss)
-      for name, value in metrics.items():
+      for name, value in scalars.items():
         tf.summary.scalar(name, value)
-      tf.summary.scalar("learning_rate", learning_rate)
-      tf.summary.scalar("examples_per_second", rate)
+
+
+def _log(step, loss, metrics, rate, learning_rate, writer):
+  print(f"step {step:>6}  loss {loss:.4f}  {_format(metrics)}  "
+        f"lr {learning_rate:.2e}  {rate:.1f} examples/s", flush=True)
+  _write_summaries(writer, step, dict(
+      loss=loss, **metrics, learning_rate=learning_rate,
+      examples_per_second=rate))
 
 
 def pretrain(config: configs.ExperimentConfig, vocab_file: str,
@@ -119,28 +185,45 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
              model_dir: str = None, checkpoint_every: int = 1000,
              resume: bool = True, log_every: int = 10,
              steps_per_loop: int = 100, jit_compile: bool = False,
-             strategy: tf.distribute.Strategy = None):
-  """Trains to `config.train.num_train_steps`; returns [(step, loss)].
+             strategy: tf.distribute.Strategy = None, evaluate: bool = True,
+             eval_text: str = None, eval_data: str = None,
+             eval_every: int = 1000, eval_seed: int = 0):
+  """Trains to `config.train.num_train_steps`; returns (losses, evaluations).
 
-  Each pair is a loop's last step and its mean loss. Reads `train_data`
+  `losses` pairs each loop's last step with its mean loss; `evaluations`
+  pairs each evaluated step with its held-out metrics. Reads `train_data`
   (TFRecords) when given, else tokenizes `train_text`. Under `strategy`
   (default: the current one), `config.train.batch_size` is the global batch.
+
+  With `evaluate`, the model is scored every `eval_every` steps and at the
+  end on `eval_text` or `eval_data`, or else on every 20th document of
+  `train_text`, which is then not trained on (see `evaluation`).
+
   With `model_dir`, the model, optimizer, input position and the random
   generators of masking, sampling and dropout are checkpointed and restored
-  on resume, so a resumed run follows the uninterrupted one exactly. The
-  chief writes to `model_dir`; other workers to `model_dir/worker_<i>`, since
+  on resume, so a resumed run follows the uninterrupted one exactly, and the
+  last evaluation is written to `model_dir/eval_results.json`. The chief
+  writes to `model_dir`; other workers to `model_dir/worker_<i>`, since
   their input positions differ.
   """
   train = config.train
   strategy = strategy or tf.distribute.get_strategy()
   input_context = runtime.worker_input_context(strategy)
+  special = text_examples.read_vocab_special_ids(vocab_file)
+  train_documents = (None if train_data
+                     else text_examples.read_documents(train_text))
+  held_out = None
+  if evaluate:
+    train_documents, held_out = _held_out(
+        config, vocab_file, train_text, train_documents, train_data,
+        eval_text, eval_data, do_lower_case, static_masks)
   tf_keras.utils.set_random_seed(train.seed)
   # Dropout then draws from tf.random.Generator state, which we checkpoint.
   tf_keras.backend.experimental.enable_tf_random_generator()
   try:
-    special = text_examples.read_vocab_special_ids(vocab_file)
-    dataset = _dataset(config, vocab_file, train_text, train_data,
-                       do_lower_case, static_masks, input_context)
+    dataset = _training_dataset(config, vocab_file, train_documents,
+                                train_data, do_lower_case, static_masks,
+                                input_context)
     with strategy.scope():
       model = builders.build_pretrainer(
           config.model, seed=train.seed, mask_token_id=special["[MASK]"],
@@ -153,11 +236,13 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       model, optimizer, trainer.pretraining_loss(config.model),
       train.clip_norm, strategy, input_context.num_input_pipelines,
       jit_compile)
+  evaluate_model = held_out and evaluation.make_evaluator(
+      model, held_out, strategy, seed=eval_seed)
   iterator = iter(dataset)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                    data=iterator,
                                    dropout=_dropout_generators(model))
-  manager = writer = None
+  manager = writer = eval_writer = None
   if model_dir:
     checkpoint_dir = model_dir
     if not strategy.extended.should_checkpoint:
@@ -172,11 +257,28 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       print(f"resumed from {manager.latest_checkpoint} at step "
             f"{int(optimizer.iterations.numpy())}", flush=True)
     if strategy.extended.should_save_summary:
-      writer = tf.summary.create_file_writer(
-          os.path.join(model_dir, "train"))
+      writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
+      eval_writer = tf.summary.create_file_writer(
+          os.path.join(model_dir, "eval"))
+
+  evaluations = []
+
+  def run_evaluation(step):
+    results = evaluate_model()
+    evaluations.append((step, results))
+    print(f"eval   {step:>6}  {_format(results)}  "
+          f"({len(held_out['input_word_ids'])} held-out examples)", flush=True)
+    _write_summaries(eval_writer, step, results)
+    if eval_writer:
+      with open(os.path.join(model_dir, "eval_results.json"), "w",
+                encoding="utf-8") as f:
+        json.dump(dict(step=step, **results), f, indent=2)
+
   intervals = [steps_per_loop, log_every, train.num_train_steps]
   if manager:
     intervals.append(checkpoint_every)
+  if evaluate_model:
+    intervals.append(eval_every)
   losses = []
   step = logged_step = int(optimizer.iterations.numpy())
   logged_time = time.perf_counter()
@@ -192,14 +294,21 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       learning_rate = float(optimizer.learning_rate(step - 1))
       _log(step, float(loss), {k: float(v) for k, v in metrics.items()},
            rate, learning_rate, writer)
+    paused = time.perf_counter()
     if manager and (step % checkpoint_every == 0 or
                     step == train.num_train_steps):
       manager.save(checkpoint_number=step)
       print(f"saved checkpoint at step {step}", flush=True)
+    if evaluate_model and step % eval_every == 0:
+      run_evaluation(step)
+    # Checkpoints and evaluation do not count against examples/s.
+    logged_time += time.perf_counter() - paused
+  if evaluate_model and (not evaluations or evaluations[-1][0] != step):
+    run_evaluation(step)
   if losses:
     print(f"{model.count_params():,} parameters; loss {losses[0][1]:.4f} -> "
           f"{losses[-1][1]:.4f}")
-  return losses
+  return losses, evaluations
 
 
 def main(argv):
@@ -215,7 +324,10 @@ def main(argv):
            static_masks=_STATIC_MASKS.value, model_dir=_MODEL_DIR.value,
            checkpoint_every=_CHECKPOINT_EVERY.value, resume=_RESUME.value,
            log_every=_LOG_EVERY.value, steps_per_loop=_STEPS_PER_LOOP.value,
-           jit_compile=_JIT_COMPILE.value, strategy=strategy)
+           jit_compile=_JIT_COMPILE.value, strategy=strategy,
+           evaluate=_EVAL.value, eval_text=_EVAL_TEXT.value,
+           eval_data=_EVAL_DATA.value, eval_every=_EVAL_EVERY.value,
+           eval_seed=_EVAL_SEED.value)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def test_pretraining_from_records_learns(text_files, tmp_path):
   config = configs.load_experiment(
       "tiny", "train.num_train_steps=300,train.seq_length=64")
   records = str(tmp_path / "data" / "*")
-  losses = run_pretraining.pretrain(
+  losses, _ = run_pretraining.pretrain(
       config, VOCAB, train_data=records, model_dir=str(tmp_path / "run"),
       log_every=50, steps_per_loop=50)
   # (step, mean loss) of each loop of 50 steps.

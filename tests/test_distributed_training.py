@@ -17,7 +17,7 @@ from electra_tf import optimization
 from electra_tf import run_pretraining
 from electra_tf import trainer
 
-from conftest import CPUS, REPO, TEXT, VOCAB
+from conftest import CPUS, HALF_TINY, REPO, TEXT, VOCAB
 
 
 def _toy_model():
@@ -42,13 +42,6 @@ def _train(strategy, batches, clip_norm):
                                  strategy)
   loss, _ = loop(iter(batches), tf.constant(3))
   return float(loss), [v.numpy() for v in model.variables]
-
-
-@pytest.fixture(scope="module")
-def mirrored():
-  # One instance for the module: two MirroredStrategy objects in a process
-  # can hand out the same collective keys.
-  return tf.distribute.MirroredStrategy(CPUS)
 
 
 @pytest.mark.parametrize("clip_norm", [0.0, 0.05])
@@ -85,9 +78,9 @@ def test_average_and_clip_clips_the_global_batch_gradient(mirrored):
 def test_pretraining_on_two_replicas(mirrored, tmp_path):
   config = configs.load_experiment(
       "tiny", "train.num_train_steps=20,train.batch_size=8")
-  losses = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
-                                    model_dir=str(tmp_path), log_every=5,
-                                    strategy=mirrored)
+  losses, _ = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
+                                       model_dir=str(tmp_path), log_every=5,
+                                       strategy=mirrored, evaluate=False)
   assert [step for step, _ in losses] == [5, 10, 15, 20]
   assert losses[-1][1] < losses[0][1]
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-20")
@@ -103,9 +96,10 @@ def mixed_float16():
 def test_mixed_float16_pretraining_scales_the_loss(tmp_path, mixed_float16):
   del mixed_float16
   config = configs.load_experiment(
-      "tiny", "train.num_train_steps=20,train.batch_size=8")
-  losses = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
-                                    model_dir=str(tmp_path), log_every=5)
+      "tiny", f"{HALF_TINY},train.num_train_steps=20,train.batch_size=8")
+  losses, _ = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
+                                       model_dir=str(tmp_path), log_every=5,
+                                       evaluate=False)
   assert all(np.isfinite(loss) for _, loss in losses)
   assert losses[-1][1] < losses[0][1]
   reader = tf.train.load_checkpoint(str(tmp_path))

@@ -27,7 +27,8 @@ def test_outputs(encoder, batch, tiny_experiment):
 
 
 def test_no_projection_when_widths_match(tiny_experiment):
-  config = tiny_experiment.model.discriminator.replace(embedding_size=64)
+  config = tiny_experiment.model.discriminator
+  config = config.replace(embedding_size=config.hidden_size)
   assert builders.build_encoder(config).embedding_projection is None
 
 

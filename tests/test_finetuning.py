@@ -24,21 +24,22 @@ from electra_tf import run_pretraining
 from electra_tf.data import tagging_data
 from export import export_tfhub_lib
 
-from conftest import REPO, TEXT, VOCAB
+from conftest import HALF_TINY, REPO, TEXT, VOCAB
 
 REVIEWS = os.path.join(REPO, "tests", "data", "movie_reviews")
 
 
 @pytest.fixture(scope="module")
 def experiment():
-  return configs.load_experiment("tiny", "train.num_train_steps=100")
+  return configs.load_experiment(
+      "tiny", f"{HALF_TINY},train.num_train_steps=100,train.num_warmup_steps=6")
 
 
 @pytest.fixture(scope="module")
 def pretrained(experiment, tmp_path_factory):
   model_dir = str(tmp_path_factory.mktemp("pretrained"))
   run_pretraining.pretrain(experiment, VOCAB, train_text=TEXT,
-                           model_dir=model_dir, log_every=50)
+                           model_dir=model_dir, log_every=50, evaluate=False)
   return model_dir
 
 

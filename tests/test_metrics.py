@@ -44,6 +44,19 @@ def test_correlations_match_scipy_with_ties():
       stats.spearmanr(labels, predictions)[0], abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_roc_auc_matches_sklearn_with_ties(seed):
+  rng = np.random.default_rng(seed)
+  labels = rng.random(500) < 0.15  # replaced tokens are the rarer class
+  scores = labels * 1.0 + rng.normal(0, 1, 500)
+  scores[:100] = np.round(scores[:100])
+  assert metrics.roc_auc(labels, scores) == pytest.approx(
+      sk_metrics.roc_auc_score(labels, scores), abs=1e-12)
+  assert metrics.roc_auc(labels, -scores) == pytest.approx(
+      1 - sk_metrics.roc_auc_score(labels, scores), abs=1e-12)
+  assert metrics.roc_auc([0, 0, 0], [1.0, 2.0, 3.0]) == 0.5
+
+
 def test_spans_follow_conlleval_rules():
   tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG", "O",
           "S-MISC", "B-PER", "E-PER"]

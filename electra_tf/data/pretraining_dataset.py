@@ -1,5 +1,6 @@
 """Reads pretraining TFRecords: ELECTRA's format or BERT's static-masked one."""
 
+import numpy as np
 import tensorflow as tf
 
 _MASKED_LM_KEYS = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
@@ -31,6 +32,27 @@ def _parse_fn(seq_length: int, max_predictions: int, static_masks: bool):
   return parse
 
 
+def _files(file_pattern: str):
+  files = tf.io.gfile.glob(file_pattern)
+  if not files:
+    raise FileNotFoundError(f"No TFRecord files match {file_pattern}")
+  return sorted(files)
+
+
+def read_examples(file_pattern: str, seq_length: int, max_predictions: int = 0,
+                  static_masks: bool = False):
+  """Every record of the files, in order, as a dict of numpy arrays.
+
+  For held-out sets, which are small enough to hold in memory.
+  """
+  dataset = tf.data.TFRecordDataset(_files(file_pattern)).map(
+      _parse_fn(seq_length, max_predictions, static_masks))
+  rows = list(dataset.as_numpy_iterator())
+  if not rows:
+    raise ValueError(f"The TFRecord files of {file_pattern} hold no records")
+  return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
+
+
 def make_dataset(file_pattern: str, batch_size: int, seq_length: int,
                  seed: int, max_predictions: int = 0,
                  static_masks: bool = False,
@@ -41,10 +63,8 @@ def make_dataset(file_pattern: str, batch_size: int, seq_length: int,
   pretrainer then uses them instead of masking dynamically). Under a
   distribution strategy, each input pipeline reads its own share of files.
   """
-  files = tf.io.gfile.glob(file_pattern)
-  if not files:
-    raise FileNotFoundError(f"No TFRecord files match {file_pattern}")
-  dataset = tf.data.Dataset.from_tensor_slices(sorted(files))
+  files = _files(file_pattern)
+  dataset = tf.data.Dataset.from_tensor_slices(files)
   if input_context and input_context.num_input_pipelines > 1:
     if len(files) < input_context.num_input_pipelines:
       raise ValueError(f"{len(files)} files cannot be sharded over "

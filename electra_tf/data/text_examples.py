@@ -64,10 +64,17 @@ def make_examples(text_file: str, vocab_file: str, seq_length: int,
 
   Returns a dict with `input_word_ids`, `input_mask` and `input_type_ids`.
   """
+  return examples_from_documents(read_documents(text_file), vocab_file,
+                                 seq_length, do_lower_case)
+
+
+def examples_from_documents(documents: List[List[str]], vocab_file: str,
+                            seq_length: int, do_lower_case: bool = True
+                            ) -> Dict[str, np.ndarray]:
+  """`make_examples` of documents already read (lists of lines)."""
   if seq_length < 3:
     raise ValueError(f"seq_length must be at least 3, got {seq_length}")
   special = read_vocab_special_ids(vocab_file)
-  documents = read_documents(text_file)
   pieces = iter(tokenize_lines([line for document in documents
                                 for line in document], vocab_file,
                                do_lower_case))
@@ -85,6 +92,42 @@ def make_examples(text_file: str, vocab_file: str, seq_length: int,
   input_mask = (word_ids != special["[PAD]"]).astype(np.int32)
   return dict(input_word_ids=word_ids, input_mask=input_mask,
               input_type_ids=np.zeros_like(word_ids))
+
+
+def hold_out_documents(documents: List[List[str]], every: int = 20):
+  """(training documents, held-out documents): every `every`-th one is held out.
+
+  Spread over the file rather than its end, so that held-out text is like
+  the training text (the shipped addresses run from 1940 to 2021).
+  """
+  if len(documents) < 2:
+    raise ValueError(f"{len(documents)} document cannot be split into "
+                     "training and held-out text; give a held-out file")
+  held_out = set(range(min(every, len(documents)) - 1, len(documents), every))
+  return ([d for i, d in enumerate(documents) if i not in held_out],
+          [d for i, d in enumerate(documents) if i in held_out])
+
+
+# Held-out lines of at least this many words that also occur in the training
+# text, as a share of all such held-out lines, above which evaluation is
+# refused. Between the shipped addresses it is 0.2% (boilerplate such as
+# "Thank you, God bless you, and God bless America.").
+_OVERLAP_MIN_WORDS = 8
+MAX_OVERLAP = 0.05
+
+
+def check_held_out(held_out: List[List[str]], training: List[List[str]],
+                   name: str):
+  """Raises ValueError when held-out text `name` repeats the training text."""
+  long_lines = [line for document in held_out for line in document
+                if len(line.split()) >= _OVERLAP_MIN_WORDS]
+  seen = {line for document in training for line in document}
+  repeated = [line for line in long_lines if line in seen]
+  if long_lines and len(repeated) > MAX_OVERLAP * len(long_lines):
+    raise ValueError(
+        f"{name} overlaps the training text: {len(repeated)} of its "
+        f"{len(long_lines)} lines of {_OVERLAP_MIN_WORDS}+ words occur there "
+        f"too (at most {MAX_OVERLAP:.0%} may), e.g. {repeated[0][:80]!r}")
 
 
 def make_dataset(examples: Dict[str, np.ndarray], batch_size: int, seed: int,
