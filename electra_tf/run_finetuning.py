@@ -48,7 +48,7 @@ _CONFIG = flags.DEFINE_string(
     ") or YAML file: the encoder and its `finetune:` recipe.")
 _INIT_CHECKPOINT = flags.DEFINE_string(
     "init_checkpoint", None, "run_pretraining checkpoint or model_dir whose "
-    "discriminator is fine-tuned.")
+    "discriminator (masked-LM runs: encoder) is fine-tuned.")
 _HUB_MODULE = flags.DEFINE_string(
     "hub_module", None, "A Hub encoder SavedModel (e.g. from export_tfhub) to "
     "fine-tune instead; its vocab_file and do_lower_case are used.")
@@ -81,8 +81,9 @@ def main(argv):
     if _HUB_MODULE.value:
       return hub.KerasLayer(_HUB_MODULE.value, trainable=True)
     if _INIT_CHECKPOINT.value:
+      # ELECTRA's discriminator, or a masked-LM run's encoder.
       return builders.restore_pretrainer(
-          experiment.model, _INIT_CHECKPOINT.value).discriminator_network
+          experiment.model, _INIT_CHECKPOINT.value).get_network()
     print("warning: no --init_checkpoint or --hub_module; the encoder starts "
           "from random weights", flush=True)
     return builders.build_encoder(experiment.model.discriminator,

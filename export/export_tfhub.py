@@ -9,7 +9,7 @@ from absl import flags
 
 from electra_tf import builders
 from electra_tf import configs
-from electra_tf.models import NETWORKS
+from electra_tf import models
 from export import export_tfhub_lib
 
 _CONFIG = flags.DEFINE_string("config", None,
@@ -20,11 +20,14 @@ _CHECKPOINT = flags.DEFINE_string(
     "checkpoint", None, "Checkpoint path or model_dir of run_pretraining.")
 _EXPORT_PATH = flags.DEFINE_string("export_path", None,
                                    "Directory to write the encoder to.")
-_NETWORK = flags.DEFINE_enum("network", "discriminator",
-                             list(NETWORKS),
-                             "Which network becomes the encoder.")
-_WITH_MLM = flags.DEFINE_bool("with_mlm", False,
-                              "Add the generator's MLM as the .mlm sub-model.")
+_NETWORK = flags.DEFINE_enum(
+    "network", None, list(models.ElectraPretrainer.NETWORKS +
+                          models.MaskedLMPretrainer.NETWORKS),
+    "Which network becomes the encoder; default: the one to fine-tune "
+    "(ELECTRA's discriminator, a masked-LM run's encoder).")
+_WITH_MLM = flags.DEFINE_bool(
+    "with_mlm", False, "Add the masked LM (ELECTRA's generator, or a "
+    "masked-LM run's own head) as the .mlm sub-model.")
 _LEGACY = flags.DEFINE_bool(
     "legacy", False, "List inputs [input_word_ids, input_mask, segment_ids] "
     "and outputs [pooled_output, sequence_output], as electra_large/1.")

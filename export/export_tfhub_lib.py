@@ -5,8 +5,10 @@ encoders" API (as google/electra_small/2): called with a dict of int32
 `input_word_ids`, `input_mask`, `input_type_ids` of any [batch, seq] shape and
 `training=`, it returns `pooled_output`, `sequence_output`, `encoder_outputs`
 and `default`. It carries `vocab_file` (an Asset) and `do_lower_case` (a
-Variable), and optional sub-models `.mlm` (generator MLM logits at
-`masked_lm_positions`) and `.rtd` (the discriminator's replaced-token logits).
+Variable), and optional sub-models `.mlm` (the MLM logits at
+`masked_lm_positions`: ELECTRA's generator's, or those of a masked-LM
+pretrainer's own encoder) and `.rtd` (the discriminator's replaced-token
+logits).
 The legacy style (as google/electra_large/1) is called with the list
 [input_word_ids, input_mask, segment_ids] and returns
 [pooled_output, sequence_output].
@@ -19,6 +21,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -54,12 +57,15 @@ def _encoder_inputs():
           for name in INPUT_KEYS}
 
 
-def create_encoder_model(pretrainer, network: str = "discriminator",
+def create_encoder_model(pretrainer, network: Optional[str] = None,
                          with_mlm: bool = False, legacy: bool = False):
   """A functional tf_keras model over one of the pretrainer's networks.
 
-  Sets that network's pooler to the identity (kernel I, bias 0) in place.
+  `network` defaults to the one to fine-tune: ELECTRA's discriminator, the
+  masked-LM objective's encoder. Sets that network's pooler to the identity
+  (kernel I, bias 0) in place.
   """
+  network = network or pretrainer.NETWORKS[0]
   encoder = pretrainer.get_network(network)
   # ELECTRA pretrains no pooler; an identity start leaves [CLS] unchanged
   # but for the tanh, as in the released Hub models.
@@ -87,12 +93,11 @@ def create_encoder_model(pretrainer, network: str = "discriminator",
     mlm_inputs = _encoder_inputs()
     mlm_inputs["masked_lm_positions"] = tf_keras.Input(
         shape=(None,), dtype=tf.int32, name="masked_lm_positions")
-    generator_outputs = dict(pretrainer.generator_network(
+    mlm_outputs = dict(pretrainer.mlm_network(
         {k: mlm_inputs[k] for k in INPUT_KEYS}))
-    generator_outputs["mlm_logits"] = pretrainer.masked_lm(
-        generator_outputs["sequence_output"],
-        mlm_inputs["masked_lm_positions"])
-    model.mlm = tf_keras.Model(mlm_inputs, generator_outputs)
+    mlm_outputs["mlm_logits"] = pretrainer.masked_lm(
+        mlm_outputs["sequence_output"], mlm_inputs["masked_lm_positions"])
+    model.mlm = tf_keras.Model(mlm_inputs, mlm_outputs)
   return model
 
 
@@ -106,7 +111,7 @@ def _private_copy(vocab_file, directory):
 
 
 def export_encoder(export_path: str, pretrainer, *, vocab_file: str,
-                   do_lower_case: bool, network: str = "discriminator",
+                   do_lower_case: bool, network: Optional[str] = None,
                    with_mlm: bool = False, legacy: bool = False,
                    overwrite: bool = False):
   """Saves one network of `pretrainer` as a Hub SavedModel at `export_path`."""

@@ -94,6 +94,47 @@ def test_hf_in_and_out_bit_exact(hf_dirs, batch, tmp_path):
                                   hf_dirs["disc"](**_torch(batch)).logits)
 
 
+def test_masked_lm_run_to_hugging_face_and_back(batch, tmp_path):
+  torch.manual_seed(2)
+  hf_mlm = transformers.ElectraForMaskedLM(_hf_config(48, 4, 96)).eval()
+  hf_mlm.save_pretrained(tmp_path / "hf_in")
+  config = CONFIG.replace(objective="mlm")
+  pretrainer = builders.build_pretrainer(config)
+  weights = weight_files.read_weights(str(tmp_path / "hf_in"))
+  huggingface.load_encoder(pretrainer.encoder_network, weights)
+  huggingface.load_generator_head(pretrainer.masked_lm, weights)
+  positions = tf.constant([[1, 2, 3]] * len(batch["input_word_ids"]))
+  ours = pretrainer.masked_lm(
+      pretrainer.encoder_network(batch)["sequence_output"], positions)
+  with torch.no_grad():
+    theirs = hf_mlm(**_torch(batch)).logits.numpy()[:, 1:4]
+  assert np.abs(ours - theirs).max() < ATOL
+
+  # A checkpoint of a masked-LM run -> ElectraForMaskedLM, from the CLI.
+  tf.train.Checkpoint(model=pretrainer).save(str(tmp_path / "run" / "ckpt"))
+  sizes = ",".join(f"model.discriminator.{name}={value}" for name, value in (
+      ("embedding_size", 16), ("hidden_size", 48), ("num_layers", 2),
+      ("num_attention_heads", 4), ("intermediate_size", 96),
+      ("max_position_embeddings", 64)))
+  subprocess.run(
+      [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+       "--config=tiny", f"--params_override=model.objective=mlm,{sizes},"
+       "train.seq_length=64", f"--checkpoint={tmp_path / 'run'}",
+       f"--hf_output_dir={tmp_path / 'hf_out'}"],
+      cwd=REPO, check=True, capture_output=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  written = weight_files.read_weights(str(tmp_path / "hf_out" / "encoder"))
+  assert set(written) == set(weights) - {"electra.embeddings.position_ids",
+                                         "generator_lm_head.weight"}
+  for name, value in written.items():
+    np.testing.assert_array_equal(value, weights[name], err_msg=name)
+  reloaded = transformers.ElectraForMaskedLM.from_pretrained(
+      str(tmp_path / "hf_out" / "encoder")).eval()
+  with torch.no_grad():
+    np.testing.assert_array_equal(reloaded(**_torch(batch)).logits,
+                                  hf_mlm(**_torch(batch)).logits)
+
+
 def test_pytorch_bin_is_read_safely(hf_dirs, tmp_path):
   path = str(tmp_path / "pytorch_model.bin")
   torch.save(hf_dirs["disc"].state_dict(), path)

@@ -1,10 +1,12 @@
-"""Converts ELECTRA checkpoints: original TF1 or Hugging Face in; ours, Hugging
-Face or a TF-Hub export out.
+"""Converts ELECTRA checkpoints: original TF1, Hugging Face or a run of ours
+in; ours, Hugging Face or a TF-Hub export out.
 
   python -m electra_tf.convert.convert_checkpoint --config=small \
     --tf1_checkpoint=electra_small/model.ckpt-1000000 \
     --output_dir=/tmp/converted --hub_export_path=/tmp/hub/electra_small \
     --vocab_file=data/vocab_uncased.txt
+  python -m electra_tf.convert.convert_checkpoint --config=small \
+    --checkpoint=/tmp/electra_small --hf_output_dir=/tmp/hf
 """
 
 import os
@@ -28,11 +30,16 @@ _HF_DISCRIMINATOR = flags.DEFINE_string(
     "(.safetensors, .bin or tf_model.h5).")
 _HF_GENERATOR = flags.DEFINE_string(
     "hf_generator", None, "Hugging Face ElectraForMaskedLM directory or file.")
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", None, "A run_pretraining checkpoint or model_dir (ELECTRA "
+    "or masked-LM, as --config says).")
 _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None, "Writes a checkpoint of this package here.")
 _HF_OUTPUT_DIR = flags.DEFINE_string(
     "hf_output_dir", None,
-    "Writes Hugging Face models here (discriminator/ and generator/).")
+    "Writes Hugging Face models here: discriminator/ (ElectraForPreTraining) "
+    "and generator/ (ElectraForMaskedLM), or for a masked-LM run encoder/ "
+    "(ElectraForMaskedLM).")
 _HUB_EXPORT_PATH = flags.DEFINE_string(
     "hub_export_path", None, "Also exports the discriminator for TF Hub here.")
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", None,
@@ -40,10 +47,11 @@ _VOCAB_FILE = flags.DEFINE_string("vocab_file", None,
 _DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True, "Uncased vocab.")
 
 flags.mark_flag_as_required("config")
+_SOURCES = ["tf1_checkpoint", "hf_discriminator", "checkpoint"]
 flags.register_multi_flags_validator(
-    ["tf1_checkpoint", "hf_discriminator"],
-    lambda f: bool(f["tf1_checkpoint"]) != bool(f["hf_discriminator"]),
-    message="Give exactly one of --tf1_checkpoint and --hf_discriminator")
+    _SOURCES, lambda f: sum(bool(f[name]) for name in _SOURCES) == 1,
+    message="Give exactly one of --tf1_checkpoint, --hf_discriminator and "
+    "--checkpoint")
 flags.register_multi_flags_validator(
     ["hub_export_path", "vocab_file"],
     lambda f: not f["hub_export_path"] or bool(f["vocab_file"]),
@@ -53,20 +61,31 @@ flags.register_multi_flags_validator(
 def main(argv):
   del argv
   experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
-  pretrainer = builders.build_pretrainer(experiment.model)
-  with_generator = bool(_TF1_CHECKPOINT.value or _HF_GENERATOR.value)
-  if _TF1_CHECKPOINT.value:
-    pretrainer_weights.load_from_tf1(pretrainer, _TF1_CHECKPOINT.value)
+  if _CHECKPOINT.value:
+    pretrainer = builders.restore_pretrainer(experiment.model,
+                                             _CHECKPOINT.value)
+    networks = pretrainer.NETWORKS
   else:
-    pretrainer_weights.load_from_hf(pretrainer, _HF_DISCRIMINATOR.value,
-                                    _HF_GENERATOR.value)
+    if experiment.model.objective != "electra":
+      raise app.UsageError(
+          "--tf1_checkpoint and --hf_discriminator hold ELECTRA models; "
+          f"--config says model.objective {experiment.model.objective}")
+    pretrainer = builders.build_pretrainer(experiment.model)
+    networks = ("discriminator",)
+    if _TF1_CHECKPOINT.value:
+      pretrainer_weights.load_from_tf1(pretrainer, _TF1_CHECKPOINT.value)
+      networks += ("generator",)
+    else:
+      pretrainer_weights.load_from_hf(pretrainer, _HF_DISCRIMINATOR.value,
+                                      _HF_GENERATOR.value)
+      if _HF_GENERATOR.value:
+        networks += ("generator",)
+  with_mlm = pretrainer.get_network(networks[-1]) is pretrainer.mlm_network
   if _OUTPUT_DIR.value:
     path = tf.train.Checkpoint(model=pretrainer).save(
         os.path.join(_OUTPUT_DIR.value, "ckpt"))
     print(f"wrote {path}")
   if _HF_OUTPUT_DIR.value:
-    networks = ("discriminator", "generator") if with_generator else (
-        "discriminator",)
     for network in networks:
       pretrainer_weights.save_as_hf(
           pretrainer, network, os.path.join(_HF_OUTPUT_DIR.value, network))
@@ -75,7 +94,7 @@ def main(argv):
     from export import export_tfhub_lib  # pylint: disable=g-import-not-at-top
     export_tfhub_lib.export_encoder(
         _HUB_EXPORT_PATH.value, pretrainer, vocab_file=_VOCAB_FILE.value,
-        do_lower_case=_DO_LOWER_CASE.value, with_mlm=with_generator)
+        do_lower_case=_DO_LOWER_CASE.value, with_mlm=with_mlm)
     print(f"wrote {_HUB_EXPORT_PATH.value}")
 
 

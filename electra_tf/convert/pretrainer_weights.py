@@ -43,11 +43,12 @@ def load_from_tf1(pretrainer, checkpoint_path: str, with_generator=True):
 
 
 def save_as_hf(pretrainer, network: str, output_dir: str):
-  """ElectraForPreTraining (discriminator) or ElectraForMaskedLM (generator)."""
+  """ElectraForPreTraining (ELECTRA's discriminator) or ElectraForMaskedLM
+  (its generator, or a masked-LM pretrainer's encoder with its head)."""
   encoder = pretrainer.get_network(network)
   weights = huggingface.state_dict(huggingface.encoder_entries(encoder),
                                    "electra.")
-  if network == "discriminator":
+  if encoder is not pretrainer.mlm_network:
     weights.update(huggingface.state_dict(
         huggingface.discriminator_head_entries(pretrainer.discriminator_head),
         huggingface.DISCRIMINATOR_HEAD_PREFIX))
