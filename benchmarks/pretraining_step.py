@@ -28,6 +28,7 @@ from official.nlp.modeling import networks as tfm_networks
 
 from electra_tf import builders
 from electra_tf import configs
+from electra_tf import flops as flops_lib
 from electra_tf import losses
 from electra_tf import runtime
 from electra_tf import trainer
@@ -102,28 +103,6 @@ def _reference_loss(model, batch):
   return losses.pretraining_loss_and_metrics(outputs, batch["input_mask"])
 
 
-def _encoder_flops(config, seq_length):
-  """Matmul FLOPs of one sequence's forward pass through an encoder."""
-  hidden, inner = config.hidden_size, config.intermediate_size
-  per_layer = (2 * seq_length * (4 * hidden * hidden + 2 * hidden * inner) +
-               2 * 2 * seq_length * seq_length * hidden)  # QK^T and AV
-  projection = (2 * seq_length * config.embedding_size * hidden
-                if config.embedding_size != hidden else 0)
-  return config.num_layers * per_layer + projection
-
-
-def train_flops_per_example(model_config, seq_length):
-  """Matmul FLOPs of forward + backward (3x forward) for one example."""
-  generator, disc = model_config.generator(), model_config.discriminator
-  predictions = model_config.max_predictions_per_seq
-  mlm_head = 2 * predictions * (generator.hidden_size * disc.embedding_size +
-                                disc.embedding_size * disc.vocab_size)
-  rtd_head = 2 * seq_length * (disc.hidden_size * disc.hidden_size +
-                               disc.hidden_size)
-  return 3 * (_encoder_flops(generator, seq_length) +
-              _encoder_flops(disc, seq_length) + mlm_head + rtd_head)
-
-
 def _measured_peak_tflops(dtype, size=2048, repeats=10):
   """Best TFLOP/s of a square matmul: what dense math reaches on this device."""
   a = tf.random.normal([size, size], dtype=tf.float32)
@@ -191,7 +170,7 @@ def main(argv):
   steps = _STEPS.value
   train_batches = _batches(_BATCH.value, _SEQ.value,
                            config.max_predictions_per_seq, 4)
-  flops = train_flops_per_example(config, _SEQ.value) * _BATCH.value
+  flops = flops_lib.train_flops_per_example(config, _SEQ.value) * _BATCH.value
   rows = []
   for policy in ("float32",) + ((_MIXED_PRECISION.value,)
                                 if _MIXED_PRECISION.value else ()):

@@ -1,0 +1,282 @@
+"""ELECTRA against masked-LM pretraining at equal compute, scored downstream.
+
+For each pretraining budget (matmul FLOPs of forward and backward, the
+generator included, as the ELECTRA paper counts them) and each objective,
+pretrains the config's model on the same text for as many steps as the
+budget buys, then fine-tunes it, and a randomly initialised encoder as the
+control, on the shipped sentiment classification set (SST layout, accuracy)
+and the shipped regression set (human scores, Pearson) with several seeds.
+Writes `results.json` (every run), `results.md` (mean +- std per budget
+and objective) and `results.png` (score against pretraining FLOPs).
+
+  python experiments/sample_efficiency.py --output_dir=/tmp/study
+  python experiments/sample_efficiency.py --config=small \
+    --budgets=1e16,4e16,1.6e17 --train_data='/data/records/*' \
+    --output_dir=/tmp/study_small
+
+Each budget is a run of its own with the full learning-rate schedule
+(warmup over the first 10% of its steps, then linear decay to zero). The
+model, its recipes and the pretraining data come from run_pretraining's
+flags (--config, --params_override, --train_text or --train_data,
+--eval_text or --eval_data, --distribution_strategy, ...); the masked-LM
+model is the config's discriminator under the generator's MLM head.
+"""
+
+import contextlib
+import json
+import os
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+import tf_keras
+from official.nlp.tools import tokenization
+
+from electra_tf import builders
+from electra_tf import common_flags
+from electra_tf import configs
+from electra_tf import finetuning
+from electra_tf import flops
+from electra_tf import run_pretraining  # also defines the model/data flags
+
+FLAGS = flags.FLAGS
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_REVIEWS = os.path.join(_REPO, "tests", "data", "movie_reviews")
+# name: (task, files, make_task arguments, the dev metric reported).
+TASKS = dict(
+    sentiment=("sst", dict(train=[f"{_REVIEWS}/sst/train.tsv"],
+                           dev=[f"{_REVIEWS}/sst/dev.tsv"]), {}, "accuracy"),
+    regression=("custom", dict(train=[f"{_REVIEWS}/scores/train.jsonl"],
+                               dev=[f"{_REVIEWS}/scores/dev.jsonl"]),
+                dict(text_columns=["text"], label_column="score",
+                     regression=True), "pearson"),
+)
+CONTROL = "random init"
+
+_BUDGETS = flags.DEFINE_list(
+    "budgets", ["1e13", "3e13", "9e13"],
+    "Pretraining budgets in FLOPs (forward + backward matmuls).")
+_OBJECTIVES = flags.DEFINE_list("objectives", list(configs.OBJECTIVES),
+                                "Pretraining objectives to compare.")
+_TASKS = flags.DEFINE_list("tasks", list(TASKS), "Downstream tasks.")
+_SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Fine-tuning seeds.")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
+                                  "Checkpoints, logs and results.")
+flags.mark_flag_as_required("output_dir")
+
+
+def pretraining_steps(model_config, seq_length, batch_size, budget):
+  """Steps of `batch_size` examples that spend `budget` FLOPs (at least 1)."""
+  per_step = flops.train_flops_per_example(model_config, seq_length) * (
+      batch_size)
+  return max(1, round(budget / per_step))
+
+
+@contextlib.contextmanager
+def _logged_to(path):
+  """Sends what a run prints to `path`, so the study prints one line a run."""
+  with open(path, "w", encoding="utf-8") as log, \
+      contextlib.redirect_stdout(log):
+    yield
+
+
+def pretrain(experiment, objective, budget, run_dir, strategy):
+  """Pretrains to `budget` FLOPs; returns the run's record."""
+  train = experiment.train
+  model_config = experiment.model.replace(objective=objective)
+  steps = pretraining_steps(model_config, train.seq_length, train.batch_size,
+                            budget)
+  config = experiment.replace(model=model_config, train=train.replace(
+      num_train_steps=steps, num_warmup_steps=steps // 10))
+  start = time.perf_counter()
+  with _logged_to(os.path.join(run_dir, "pretraining.log")):
+    losses, evaluations = run_pretraining.pretrain(
+        config, FLAGS.vocab_file, train_text=FLAGS.train_text,
+        train_data=FLAGS.train_data, eval_text=FLAGS.eval_text,
+        eval_data=FLAGS.eval_data, do_lower_case=FLAGS.do_lower_case,
+        static_masks=FLAGS.static_masks, model_dir=run_dir,
+        checkpoint_every=steps, log_every=max(1, steps // 10),
+        eval_every=steps, eval_seed=FLAGS.eval_seed, strategy=strategy)
+  tf_keras.backend.clear_session()
+  return dict(objective=objective, budget_flops=budget, steps=steps,
+              final_loss=losses[-1][1] if losses else None,
+              held_out=evaluations[-1][1] if evaluations else None,
+              seconds=round(time.perf_counter() - start, 1))
+
+
+def finetune(experiment, task_name, objective, checkpoint, seed, run_dir,
+             strategy):
+  """Fine-tunes the encoder of an `objective` run's `checkpoint` (None: a
+  random encoder); returns the dev metrics."""
+  task, files, arguments, _ = TASKS[task_name]
+  config = experiment.finetune.replace(seed=seed)
+  tokenizer = tokenization.FullTokenizer(FLAGS.vocab_file,
+                                         FLAGS.do_lower_case)
+
+  def make_network():
+    if checkpoint is None:
+      return builders.build_encoder(experiment.model.discriminator)
+    return builders.restore_pretrainer(
+        experiment.model.replace(objective=objective),
+        checkpoint).get_network()
+
+  with _logged_to(os.path.join(run_dir, "finetuning.log")):
+    results = finetuning.finetune(
+        finetuning.make_task(task, files, tokenizer, config, **arguments),
+        make_network, config, run_dir, strategy)
+  tf_keras.backend.clear_session()
+  return next(iter(results.values()))
+
+
+def summarize(runs, task_names):
+  """Mean and std of each task's metric per (objective, budget)."""
+  groups = {}
+  for run in runs:
+    key = (run["objective"], run["budget_flops"], run["task"])
+    groups.setdefault(key, []).append(run["score"])
+  return {key: (float(np.mean(scores)), float(np.std(scores)), len(scores))
+          for key, scores in groups.items() if key[2] in task_names}
+
+
+def write_table(path, summary, pretraining, task_names, description):
+  lines = [description, "",
+           "| objective | pretraining FLOPs | steps | " +
+           " | ".join(f"{name} ({TASKS[name][3]})" for name in task_names) +
+           " |", "| --- | --- | --- |" + " --- |" * len(task_names)]
+  steps = {(p["objective"], p["budget_flops"]): p["steps"] for p in pretraining}
+  for objective, budget in sorted({key[:2] for key in summary},
+                                  key=lambda k: (k[1], k[0] != CONTROL, k[0])):
+    cells = []
+    for name in task_names:
+      mean, std, count = summary[(objective, budget, name)]
+      cells.append(f"{mean:.3f} +- {std:.3f} (n={count})")
+    lines.append(f"| {objective} | {budget:.2g} | "
+                 f"{steps.get((objective, budget), 0)} | " +
+                 " | ".join(cells) + " |")
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("\n".join(lines) + "\n")
+  return "\n".join(lines)
+
+
+def write_plot(path, summary, task_names, objectives, title):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+  figure, axes = pyplot.subplots(1, len(task_names),
+                                 figsize=(5.5 * len(task_names), 4),
+                                 squeeze=False)
+  for axis, name in zip(axes[0], task_names):
+    for objective in objectives:
+      points = sorted((budget, mean, std) for (o, budget, task), (mean, std, _)
+                      in summary.items() if o == objective and task == name)
+      budgets, means, stds = zip(*points)
+      axis.errorbar(budgets, means, yerr=stds, marker="o", capsize=3,
+                    label=objective)
+    mean, std, _ = summary[(CONTROL, 0.0, name)]
+    axis.axhline(mean, color="gray", linestyle="--", label=CONTROL)
+    axis.axhspan(mean - std, mean + std, color="gray", alpha=0.15)
+    axis.set_xscale("log")
+    axis.set_xlabel("pretraining FLOPs")
+    axis.set_ylabel(f"dev {TASKS[name][3]}")
+    axis.set_title(name)
+    axis.legend()
+  figure.suptitle(title)
+  figure.tight_layout()
+  figure.savefig(path, dpi=100)
+  pyplot.close(figure)
+
+
+def _number(kind, flag, text):
+  try:
+    return kind(text)
+  except ValueError:
+    raise app.UsageError(f"--{flag}: {text!r} is not a number") from None
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  budgets = [_number(float, "budgets", b) for b in _BUDGETS.value]
+  seeds = [_number(int, "seeds", s) for s in _SEEDS.value]
+  unknown = sorted(set(_TASKS.value) - set(TASKS)) + sorted(
+      set(_OBJECTIVES.value) - set(configs.OBJECTIVES))
+  if unknown:
+    raise app.UsageError(f"unknown tasks or objectives {unknown}; tasks: "
+                         f"{', '.join(TASKS)}; objectives: "
+                         f"{', '.join(configs.OBJECTIVES)}")
+  if not budgets or min(budgets) <= 0 or not seeds:
+    raise app.UsageError("--budgets must be positive numbers of FLOPs and "
+                         "--seeds not empty")
+  experiment = configs.load_experiment(FLAGS.config, FLAGS.params_override)
+  strategy = common_flags.configure_runtime()
+  output_dir = _OUTPUT_DIR.value
+  os.makedirs(output_dir, exist_ok=True)
+  total = len(_OBJECTIVES.value) * len(budgets) * (1 + len(_TASKS.value) * len(
+      seeds)) + len(_TASKS.value) * len(seeds)
+  done, started = 0, time.perf_counter()
+
+  def progress(text):
+    nonlocal done
+    done += 1
+    print(f"[{done}/{total}] {text}  ({time.perf_counter() - started:.0f} s)",
+          flush=True)
+
+  pretraining, runs = [], []
+  checkpoints = [(CONTROL, 0.0, None)]
+  for objective in _OBJECTIVES.value:
+    for budget in budgets:
+      run_dir = os.path.join(output_dir, f"{objective}_{budget:.2g}")
+      os.makedirs(run_dir, exist_ok=True)
+      record = pretrain(experiment, objective, budget, run_dir, strategy)
+      pretraining.append(record)
+      held_out = ", ".join(f"{k} {v:.3f}" for k, v in
+                           (record["held_out"] or {}).items())
+      progress(f"pretrained {objective} for {budget:.2g} FLOPs "
+               f"({record['steps']} steps): held-out {held_out}")
+      checkpoints.append((objective, budget, run_dir))
+  for objective, budget, checkpoint in checkpoints:
+    for task_name in _TASKS.value:
+      for seed in seeds:
+        run_dir = os.path.join(
+            output_dir, "finetune",
+            f"{objective.replace(' ', '_')}_{budget:.2g}_{task_name}_{seed}")
+        os.makedirs(run_dir, exist_ok=True)
+        start = time.perf_counter()
+        results = finetune(experiment, task_name, objective, checkpoint, seed,
+                           run_dir, strategy)
+        score = results[TASKS[task_name][3]]
+        runs.append(dict(objective=objective, budget_flops=budget,
+                         task=task_name, seed=seed, score=score,
+                         dev_metrics=results,
+                         seconds=round(time.perf_counter() - start, 1)))
+        progress(f"fine-tuned {objective} {budget:.2g} on {task_name}, seed "
+                 f"{seed}: {TASKS[task_name][3]} {score:.3f}")
+
+  train = experiment.train
+  overrides = f" ({FLAGS.params_override})" if FLAGS.params_override else ""
+  description = (
+      f"Config {FLAGS.config}{overrides}: hidden {experiment.model.discriminator.hidden_size} x "
+      f"{experiment.model.discriminator.num_layers} layers, generator "
+      f"{experiment.model.generator_size:g} wide; pretraining batch "
+      f"{train.batch_size} x {train.seq_length} tokens on "
+      f"{FLAGS.train_data or os.path.basename(FLAGS.train_text)}; "
+      f"fine-tuning seeds {','.join(map(str, seeds))}; "
+      f"{os.cpu_count()} CPUs; {time.perf_counter() - started:.0f} s in all.")
+  summary = summarize(runs, _TASKS.value)
+  with open(os.path.join(output_dir, "results.json"), "w",
+            encoding="utf-8") as f:
+    json.dump(dict(description=description, pretraining=pretraining,
+                   finetuning=runs), f, indent=2)
+  print(write_table(os.path.join(output_dir, "results.md"), summary,
+                    pretraining, _TASKS.value, description))
+  write_plot(os.path.join(output_dir, "results.png"), summary, _TASKS.value,
+             _OBJECTIVES.value, f"{FLAGS.config}: downstream dev score "
+             "against pretraining compute")
+  print(f"wrote {output_dir}/results.json, results.md, results.png")
+
+
+if __name__ == "__main__":
+  app.run(main)
