@@ -22,6 +22,7 @@ setuptools.setup(
         "pyyaml",
         "safetensors",
         "h5py",
+        "matplotlib",  # the study's plot
         # tensorflow-hub 0.16 imports pkg_resources, gone from setuptools 81.
         "setuptools<81",
     ],

@@ -1,4 +1,5 @@
-"""Pretrains ELECTRA on a text file and prints the losses.
+"""Pretrains ELECTRA (or, with model.objective mlm, BERT's masked LM) on a
+text file, printing the losses and held-out metrics.
 
 Defaults: the tiny preset on the shipped State of the Union text, e.g.
 
@@ -236,8 +237,10 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       model, optimizer, trainer.pretraining_loss(config.model),
       train.clip_norm, strategy, input_context.num_input_pipelines,
       jit_compile)
-  evaluate_model = held_out and evaluation.make_evaluator(
-      model, held_out, strategy, seed=eval_seed)
+  evaluate_model = None
+  if held_out:
+    evaluate_model = evaluation.make_evaluator(model, held_out, strategy,
+                                               seed=eval_seed)
   iterator = iter(dataset)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                    data=iterator,

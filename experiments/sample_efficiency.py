@@ -17,9 +17,10 @@ and objective) and `results.png` (score against pretraining FLOPs).
 Each budget is a run of its own with the full learning-rate schedule
 (warmup over the first 10% of its steps, then linear decay to zero). The
 model, its recipes and the pretraining data come from run_pretraining's
-flags (--config, --params_override, --train_text or --train_data,
---eval_text or --eval_data, --distribution_strategy, ...); the masked-LM
-model is the config's discriminator under the generator's MLM head.
+flags (--config, default mini here; --params_override; --train_text or
+--train_data; --eval_text or --eval_data; --distribution_strategy; ...);
+the masked-LM model is the config's discriminator under the generator's
+MLM head.
 """
 
 import contextlib
@@ -56,8 +57,10 @@ TASKS = dict(
 )
 CONTROL = "random init"
 
+# Defaults that finish in about 30 minutes on a 2-core CPU.
+flags.FLAGS.set_default("config", "mini")
 _BUDGETS = flags.DEFINE_list(
-    "budgets", ["1e13", "3e13", "9e13"],
+    "budgets", ["2e11", "6e11", "1.8e12"],
     "Pretraining budgets in FLOPs (forward + backward matmuls).")
 _OBJECTIVES = flags.DEFINE_list("objectives", list(configs.OBJECTIVES),
                                 "Pretraining objectives to compare.")

@@ -19,15 +19,6 @@ tf.config.set_logical_device_configuration(
     [tf.config.LogicalDeviceConfiguration()] * 2)
 CPUS = ["/cpu:0", "/cpu:1"]
 
-# The tiny preset at half width, with BERT's masking rate: about twice as fast
-# to train, for tests that need a trained encoder rather than the quick
-# start's (the fine-tuning tests' thresholds were set on it).
-HALF_TINY = ("model.discriminator.hidden_size=64,"
-             "model.discriminator.num_attention_heads=2,"
-             "model.discriminator.intermediate_size=128,"
-             "model.generator_size=0.5,model.mask_prob=0.15,"
-             "model.max_predictions_per_seq=10")
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VOCAB = os.path.join(REPO, "data", "vocab_uncased.txt")
 TEXT = os.path.join(REPO, "data", "sotu_1940_2021.txt")

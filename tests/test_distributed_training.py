@@ -17,7 +17,7 @@ from electra_tf import optimization
 from electra_tf import run_pretraining
 from electra_tf import trainer
 
-from conftest import CPUS, HALF_TINY, REPO, TEXT, VOCAB
+from conftest import CPUS, REPO, TEXT, VOCAB
 
 
 def _toy_model():
@@ -96,7 +96,7 @@ def mixed_float16():
 def test_mixed_float16_pretraining_scales_the_loss(tmp_path, mixed_float16):
   del mixed_float16
   config = configs.load_experiment(
-      "tiny", f"{HALF_TINY},train.num_train_steps=20,train.batch_size=8")
+      "mini", "train.num_train_steps=20,train.batch_size=8")
   losses, _ = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
                                        model_dir=str(tmp_path), log_every=5,
                                        evaluate=False)

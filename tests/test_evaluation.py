@@ -161,3 +161,17 @@ def test_eval_records_must_not_be_training_records(tmp_path):
   with pytest.raises(ValueError, match="matches files of --train_data"):
     run_pretraining.pretrain(config, VOCAB, train_data=pattern,
                              eval_data=pattern)
+
+
+def test_eval_records_of_another_length_are_named(tmp_path):
+  path = str(tmp_path / "eval.tfrecord")
+  feature = lambda values: tf.train.Feature(  # noqa: E731
+      int64_list=tf.train.Int64List(value=values))
+  with tf.io.TFRecordWriter(path) as writer:
+    writer.write(tf.train.Example(features=tf.train.Features(feature={
+        name: feature([1] * 16) for name in
+        ("input_ids", "input_mask", "segment_ids")})).SerializeToString())
+  config = configs.load_experiment("tiny", "train.num_train_steps=1")
+  with pytest.raises(ValueError, match=r"records of .*eval.tfrecord are not "
+                     "pretraining examples of 64 tokens"):
+    run_pretraining.pretrain(config, VOCAB, train_text=TEXT, eval_data=path)

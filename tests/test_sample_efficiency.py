@@ -10,7 +10,7 @@ import pytest
 from electra_tf import configs
 from electra_tf import flops
 
-from conftest import HALF_TINY, REPO
+from conftest import REPO
 
 STUDY = os.path.join(REPO, "experiments", "sample_efficiency.py")
 
@@ -22,7 +22,7 @@ def _run(*flags):
 
 
 def test_study_pretrains_to_equal_flops_and_scores_every_run(tmp_path):
-  override = f"{HALF_TINY},finetune.num_train_epochs=1"
+  override = "finetune.num_train_epochs=1"
   result = _run(f"--output_dir={tmp_path}", "--budgets=1e10", "--seeds=1",
                 "--tasks=sentiment", f"--params_override={override}")
   assert result.returncode == 0, result.stderr[-3000:]
@@ -32,7 +32,7 @@ def test_study_pretrains_to_equal_flops_and_scores_every_run(tmp_path):
 
   with open(tmp_path / "results.json", encoding="utf-8") as f:
     results = json.load(f)
-  experiment = configs.load_experiment("tiny", override)
+  experiment = configs.load_experiment("mini", override)
   train = experiment.train
   for run in results["pretraining"]:
     # Each objective gets the steps its FLOPs per step buy.

@@ -47,7 +47,13 @@ def read_examples(file_pattern: str, seq_length: int, max_predictions: int = 0,
   """
   dataset = tf.data.TFRecordDataset(_files(file_pattern)).map(
       _parse_fn(seq_length, max_predictions, static_masks))
-  rows = list(dataset.as_numpy_iterator())
+  try:
+    rows = list(dataset.as_numpy_iterator())
+  except tf.errors.InvalidArgumentError as e:
+    raise ValueError(
+        f"The records of {file_pattern} are not pretraining examples of "
+        f"{seq_length} tokens{' with static masks' if static_masks else ''}"
+        f": {e.message.splitlines()[0]}") from None
   if not rows:
     raise ValueError(f"The TFRecord files of {file_pattern} hold no records")
   return {key: np.stack([row[key] for row in rows]) for key in rows[0]}

@@ -3,6 +3,8 @@
 Input format (as in BERT and ELECTRA): one sentence per line, documents
 separated by blank lines. Each document's word pieces are cut into chunks of
 `seq_length - 2` and framed as [CLS] chunk [SEP], padded with [PAD].
+Documents can be held out for evaluation, and a held-out file checked for
+text it shares with the training text.
 """
 
 import os
@@ -113,7 +115,7 @@ def hold_out_documents(documents: List[List[str]], every: int = 20):
 # refused. Between the shipped addresses it is 0.2% (boilerplate such as
 # "Thank you, God bless you, and God bless America.").
 _OVERLAP_MIN_WORDS = 8
-MAX_OVERLAP = 0.05
+_MAX_OVERLAP = 0.05
 
 
 def check_held_out(held_out: List[List[str]], training: List[List[str]],
@@ -123,11 +125,11 @@ def check_held_out(held_out: List[List[str]], training: List[List[str]],
                 if len(line.split()) >= _OVERLAP_MIN_WORDS]
   seen = {line for document in training for line in document}
   repeated = [line for line in long_lines if line in seen]
-  if long_lines and len(repeated) > MAX_OVERLAP * len(long_lines):
+  if long_lines and len(repeated) > _MAX_OVERLAP * len(long_lines):
     raise ValueError(
         f"{name} overlaps the training text: {len(repeated)} of its "
         f"{len(long_lines)} lines of {_OVERLAP_MIN_WORDS}+ words occur there "
-        f"too (at most {MAX_OVERLAP:.0%} may), e.g. {repeated[0][:80]!r}")
+        f"too (at most {_MAX_OVERLAP:.0%} may), e.g. {repeated[0][:80]!r}")
 
 
 def make_dataset(examples: Dict[str, np.ndarray], batch_size: int, seed: int,
