@@ -49,15 +49,13 @@ class ElectraPretrainer(PretrainerBase):
                mlm_initializer="glorot_uniform", output_type: str = "logits",
                disallow_correct: bool = False, temperature: float = 1.0,
                num_classes: Optional[int] = None, **kwargs):
-    super().__init__(num_token_predictions, **kwargs)
+    super().__init__(vocab_size, num_token_predictions, output_type, **kwargs)
     self.generator_network = generator_network
     self.discriminator_network = discriminator_network
-    self.vocab_size = vocab_size
-    self.output_type = output_type
     self.disallow_correct = disallow_correct
     self.temperature = temperature
     self.masked_lm = self._build_masked_lm(
-        generator_network, mlm_activation, mlm_initializer, output_type,
+        generator_network, mlm_activation, mlm_initializer,
         name="generator_predictions")
     self.discriminator_head = ReplacedTokenDetectionHead(
         hidden_size=discriminator_network.config.hidden_size,

@@ -28,12 +28,10 @@ class MaskedLMPretrainer(PretrainerBase):
                num_token_predictions: int, mlm_activation=None,
                mlm_initializer="glorot_uniform", output_type: str = "logits",
                **kwargs):
-    super().__init__(num_token_predictions, **kwargs)
+    super().__init__(vocab_size, num_token_predictions, output_type, **kwargs)
     self.encoder_network = encoder_network
-    self.vocab_size = vocab_size
-    self.output_type = output_type
     self.masked_lm = self._build_masked_lm(
-        encoder_network, mlm_activation, mlm_initializer, output_type,
+        encoder_network, mlm_activation, mlm_initializer,
         name="cls_predictions")
 
   def call(self, inputs, training=None, seed=None):

@@ -19,7 +19,9 @@ class PretrainerBase(tf_keras.Model):
   `tf.random.Generator`, `rng`, checkpointed with the model.
 
   Args:
+    vocab_size: size of the MLM head's output vocabulary.
     num_token_predictions: P, the number of masked positions per sequence.
+    output_type: "logits" or "predictions" (log-probabilities) of the head.
     mask_prob, mask_token_rate, mask_token_id, special_token_ids: dynamic
       masking, see `ops.masking.mask_tokens`.
     seed: seed of `rng`; None draws a nondeterministic one.
@@ -27,13 +29,19 @@ class PretrainerBase(tf_keras.Model):
 
   NETWORKS: Sequence[str] = ()
 
-  def __init__(self, num_token_predictions: int, mask_prob: float = 0.15,
+  def __init__(self, vocab_size: int, num_token_predictions: int,
+               output_type: str = "logits", mask_prob: float = 0.15,
                mask_token_rate: float = 0.85,
                mask_token_id: int = masking.BERT_MASK_TOKEN_ID,
                special_token_ids: Sequence[int] = masking.BERT_SPECIAL_TOKEN_IDS,
                seed: Optional[int] = None, **kwargs):
     super().__init__(**kwargs)
+    if output_type not in ("logits", "predictions"):
+      raise ValueError(f"output_type must be 'logits' or 'predictions', got "
+                       f"{output_type!r}")
+    self.vocab_size = vocab_size
     self.num_token_predictions = num_token_predictions
+    self.output_type = output_type
     self.mask_prob = mask_prob
     self.mask_token_rate = mask_token_rate
     self.mask_token_id = mask_token_id
@@ -41,16 +49,12 @@ class PretrainerBase(tf_keras.Model):
     self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
                 else tf.random.Generator.from_non_deterministic_state())
 
-  def _build_masked_lm(self, network, activation, initializer,
-                       output_type: str, name: str):
+  def _build_masked_lm(self, network, activation, initializer, name: str):
     """The MLM head over `network`, tied to its word embeddings, built."""
-    if output_type not in ("logits", "predictions"):
-      raise ValueError(f"output_type must be 'logits' or 'predictions', got "
-                       f"{output_type!r}")
     masked_lm = nlp_layers.MaskedLM(
         embedding_table=network.get_embedding_table(), activation=activation,
         initializer=tf_utils.clone_initializer(initializer),
-        output=output_type, name=name)
+        output=self.output_type, name=name)
     # Variables now, so that weights load before the first call.
     masked_lm(tf.zeros([1, 1, network.config.hidden_size]),
               tf.zeros([1, 1], tf.int32))
