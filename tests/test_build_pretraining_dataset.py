@@ -111,7 +111,7 @@ def test_pretraining_from_records_learns(text_files, tmp_path):
   discriminator beats calling every token original."""
   builder.build(text_files, VOCAB, str(tmp_path / "data"), 64, seed=0)
   config = configs.load_experiment(
-      "tiny", "train.num_train_steps=300,train.seq_length=64")
+      "mini", "train.num_train_steps=300,train.seq_length=64")
   records = str(tmp_path / "data" / "*")
   losses, _ = run_pretraining.pretrain(
       config, VOCAB, train_data=records, model_dir=str(tmp_path / "run"),

@@ -77,7 +77,7 @@ def test_average_and_clip_clips_the_global_batch_gradient(mirrored):
 
 def test_pretraining_on_two_replicas(mirrored, tmp_path):
   config = configs.load_experiment(
-      "tiny", "train.num_train_steps=20,train.batch_size=8")
+      "mini", "train.num_train_steps=20,train.batch_size=8")
   losses, _ = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
                                        model_dir=str(tmp_path), log_every=5,
                                        strategy=mirrored, evaluate=False)
@@ -131,7 +131,7 @@ def test_two_workers_train_in_sync(tmp_path):
         {"cluster": cluster, "task": {"type": "worker", "index": index}}))
     workers.append(subprocess.Popen(
         [sys.executable, "-m", "electra_tf.run_pretraining",
-         "--distribution_strategy=multi_worker_mirrored",
+         "--distribution_strategy=multi_worker_mirrored", "--config=mini",
          f"--train_text={small_text}", f"--model_dir={model_dir}",
          "--num_train_steps=12", "--params_override=train.batch_size=8",
          "--checkpoint_every=6", "--log_every=6"],
@@ -157,3 +157,8 @@ def test_two_workers_train_in_sync(tmp_path):
                                   chief.get_tensor(name), err_msg=name)
   assert os.listdir(model_dir / "train")  # summaries: the chief's only
   assert not os.path.exists(model_dir / "worker_1" / "train")
+  # Both score the same held-out batches together; the chief writes results.
+  evaluations = [re.findall(r"eval +12 .*", o) for o in outputs]
+  assert evaluations[0] == evaluations[1] and len(evaluations[0]) == 1
+  assert os.path.exists(model_dir / "eval_results.json")
+  assert not os.path.exists(model_dir / "worker_1" / "eval_results.json")

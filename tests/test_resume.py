@@ -20,7 +20,8 @@ def _command(tmp_path, model_dir):
     with open(TEXT, encoding="utf-8") as f:
       small_text.write_text(f.read(150_000), encoding="utf-8")
   return [sys.executable, "-m", "electra_tf.run_pretraining",
-          f"--train_text={small_text}", f"--model_dir={model_dir}",
+          "--config=mini", f"--train_text={small_text}",
+          f"--model_dir={model_dir}",
           "--params_override=train.num_train_steps=30,train.batch_size=8",
           "--checkpoint_every=10", "--log_every=1"]
 

@@ -16,7 +16,7 @@ from conftest import REPO, TEXT, VOCAB
 
 def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
   config = configs.load_experiment(
-      "tiny", "train.num_train_steps=80,train.batch_size=16")
+      "mini", "train.num_train_steps=80,train.batch_size=16")
   losses, evaluations = run_pretraining.pretrain(
       config, VOCAB, train_text=TEXT, model_dir=str(tmp_path), log_every=40,
       steps_per_loop=10)
@@ -37,7 +37,7 @@ def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
 
 def test_masked_lm_objective_pretrains_through_the_same_loop(tmp_path):
   config = configs.load_experiment(
-      "tiny", "model.objective=mlm,train.num_train_steps=60,"
+      "mini", "model.objective=mlm,train.num_train_steps=60,"
       "train.learning_rate=2e-3")
   losses, evaluations = run_pretraining.pretrain(
       config, VOCAB, train_text=TEXT, model_dir=str(tmp_path), log_every=20,
@@ -56,7 +56,7 @@ def test_masked_lm_objective_pretrains_through_the_same_loop(tmp_path):
 def test_tiny_pretraining_compiles_with_xla():
   # --jit_compile: masking, sampling and dropout must all have XLA kernels.
   config = configs.load_experiment(
-      "tiny", "train.num_train_steps=20,train.batch_size=8")
+      "mini", "train.num_train_steps=20,train.batch_size=8")
   losses, _ = run_pretraining.pretrain(config, VOCAB, train_text=TEXT,
                                        log_every=10, steps_per_loop=10,
                                        jit_compile=True, evaluate=False)
