@@ -59,6 +59,8 @@ def test_study_pretrains_to_equal_flops_and_scores_every_run(tmp_path):
   assert table in result.stdout
   with open(tmp_path / "results.png", "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  again = _run(f"--output_dir={tmp_path}", "--budgets=1e10")
+  assert again.returncode != 0 and "is not empty" in again.stderr
 
 
 @pytest.mark.parametrize("flag, message", [
