@@ -1,6 +1,7 @@
 """Activation functions by the names used in ELECTRA configs."""
 
 import tensorflow as tf
+import tf_keras
 
 
 _SQRT_HALF = 0.7071067811865476
@@ -20,12 +21,15 @@ def _exact_gelu(x):
   return x * cdf, grad
 
 
-# Named functions, not partials: Keras serialises activations by __name__.
+# Named, registered functions, not partials: Keras serialises activations by
+# their registered name, so saved models reload with these exact functions.
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 def gelu(x):
   """The exact erf GELU of BERT and ELECTRA (Model Garden's "gelu" is tanh)."""
   return _exact_gelu(x)
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 def gelu_tanh(x):
   return tf.nn.gelu(x, approximate=True)
 
@@ -39,3 +43,4 @@ def get_activation(name: str):
   except KeyError:
     raise ValueError(f"Unknown activation {name!r}; "
                      f"choose from {sorted(_ACTIVATIONS)}") from None
+

@@ -1,6 +1,7 @@
 """WordPiece tokenization that lower-cases exactly as BERT and ELECTRA do."""
 
 import tensorflow as tf
+import tf_keras
 import tensorflow_text as tf_text
 from official.nlp.modeling import layers as nlp_layers
 
@@ -17,6 +18,7 @@ def lower_case_like_bert(texts):
                                   r"\p{Mn}", "")
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class BertTokenizer(nlp_layers.BertTokenizer):
   """Model Garden's BertTokenizer layer with BERT's own lower-casing."""
 

@@ -4,9 +4,11 @@ import tf_keras
 from official.modeling import tf_utils
 
 from electra_tf import activations
+from electra_tf import keras_config
 from electra_tf.configs import HEAD_TYPES
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class ClassificationHead(tf_keras.layers.Layer):
   """[CLS] -> logits, in the original ELECTRA's form or Hugging Face's.
 
@@ -27,13 +29,20 @@ class ClassificationHead(tf_keras.layers.Layer):
                        f"got {head_type!r}")
     self.head_type = head_type
     self.num_classes = num_classes
-    self._activation = activation
-    self._initializer = initializer
+    self._activation = tf_keras.activations.get(activation)
+    self._initializer = tf_keras.initializers.get(initializer)
     self.dropout = tf_keras.layers.Dropout(dropout_rate)
     self.out_proj = tf_keras.layers.Dense(
         num_classes, kernel_initializer=tf_utils.clone_initializer(initializer),
         name="out_proj")
     self.dense = None
+
+  def get_config(self):
+    return dict(
+        super().get_config(), num_classes=self.num_classes,
+        head_type=self.head_type, dropout_rate=self.dropout.rate,
+        activation=keras_config.activation(self._activation),
+        initializer=keras_config.initializer(self._initializer))
 
   def build(self, input_shape):
     if self.head_type == "hf":

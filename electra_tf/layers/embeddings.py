@@ -8,7 +8,10 @@ from official.nlp.modeling import layers as nlp_layers
 from electra_tf.layers.dropout import Dropout
 from electra_tf.layers.layer_norm import LayerNormalization
 
+from electra_tf import keras_config
 
+
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class ElectraEmbeddings(tf_keras.layers.Layer):
   """Sums word, position and token-type embeddings, then LayerNorm and dropout.
 
@@ -23,6 +26,12 @@ class ElectraEmbeddings(tf_keras.layers.Layer):
     super().__init__(**kwargs)
     self.vocab_size = vocab_size
     self.embedding_size = embedding_size
+    self._config = dict(
+        vocab_size=vocab_size, embedding_size=embedding_size,
+        max_position_embeddings=max_position_embeddings,
+        type_vocab_size=type_vocab_size, dropout_rate=dropout_rate,
+        layer_norm_eps=layer_norm_eps,
+        initializer=keras_config.initializer(initializer))
     self.word_embeddings = nlp_layers.OnDeviceEmbedding(
         vocab_size, embedding_size, initializer=tf_utils.clone_initializer(initializer),
         name="word_embeddings")
@@ -46,6 +55,9 @@ class ElectraEmbeddings(tf_keras.layers.Layer):
       with tf.name_scope(layer.name):
         layer.build(shape)
     super().build(input_shape)
+
+  def get_config(self):
+    return dict(super().get_config(), **self._config)
 
   @property
   def embedding_table(self):

@@ -7,8 +7,10 @@ from official.modeling import tf_utils
 from electra_tf.layers.attention import MatmulAttention
 from electra_tf.layers.dropout import Dropout
 from electra_tf.layers.layer_norm import LayerNormalization
+from electra_tf import keras_config
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class TransformerBlock(tf_keras.layers.Layer):
   """Self-attention, add & norm, feed-forward, add & norm.
 
@@ -31,11 +33,21 @@ class TransformerBlock(tf_keras.layers.Layer):
     super().__init__(**kwargs)
     self.num_attention_heads = num_attention_heads
     self.inner_dim = inner_dim
-    self.inner_activation = inner_activation
+    self.inner_activation = tf_keras.activations.get(inner_activation)
     self.dropout_rate = dropout_rate
     self.attention_dropout_rate = attention_dropout_rate
     self.norm_epsilon = norm_epsilon
     self.kernel_initializer = tf_keras.initializers.get(kernel_initializer)
+
+  def get_config(self):
+    return dict(
+        super().get_config(), num_attention_heads=self.num_attention_heads,
+        inner_dim=self.inner_dim,
+        inner_activation=keras_config.activation(self.inner_activation),
+        dropout_rate=self.dropout_rate,
+        attention_dropout_rate=self.attention_dropout_rate,
+        norm_epsilon=self.norm_epsilon,
+        kernel_initializer=keras_config.initializer(self.kernel_initializer))
 
   def build(self, input_shape):
     width = input_shape[0][-1]

@@ -5,10 +5,12 @@ import tf_keras
 
 from electra_tf import activations
 from electra_tf import layers
+from electra_tf.models.task_model import TaskModel
 from electra_tf.networks.electra_encoder import dummy_inputs
 
 
-class ElectraClassifier(tf_keras.Model):
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
+class ElectraClassifier(TaskModel):
   """Encoder + `ClassificationHead` on [CLS]: logits [batch, num_classes].
 
   `num_classes=1` makes it a regressor (STS-B). The encoder's pooler, which
@@ -34,6 +36,13 @@ class ElectraClassifier(tf_keras.Model):
         activation=activation, initializer=initializer, name="classifier")
 
     self(dummy_inputs())  # creates the head variables now
+
+  def get_config(self):
+    head = self.classifier.get_config()
+    return self._network_config(**{key: head[key] for key in (
+        "num_classes", "head_type", "dropout_rate", "activation",
+        "initializer")})
+
   def call(self, inputs, training=None):
     sequence_output = self.network(inputs, training=training)["sequence_output"]
     # float32 logits, also under mixed precision, for a stable loss.

@@ -5,11 +5,13 @@ import tf_keras
 
 from electra_tf import activations
 from electra_tf import layers
+from electra_tf.models.task_model import TaskModel
 from electra_tf.networks.electra_encoder import INPUT_KEYS
 from electra_tf.networks.electra_encoder import dummy_inputs
 
 
-class ElectraMultipleChoice(tf_keras.Model):
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
+class ElectraMultipleChoice(TaskModel):
   """Scores each choice: inputs [batch, choices, seq] -> logits [batch, choices].
 
   Every (context, choice) pair is encoded separately and scored by a
@@ -27,6 +29,12 @@ class ElectraMultipleChoice(tf_keras.Model):
         activation=activation, initializer=initializer, name="classifier")
 
     self(dummy_inputs((1, 1, 1)))  # creates the head variables now
+
+  def get_config(self):
+    head = self.classifier.get_config()
+    return self._network_config(**{key: head[key] for key in (
+        "head_type", "dropout_rate", "activation", "initializer")})
+
   def call(self, inputs, training=None):
     shape = tf.shape(inputs["input_word_ids"])
     flat = {key: tf.reshape(inputs[key], [-1, shape[-1]]) for key in INPUT_KEYS}

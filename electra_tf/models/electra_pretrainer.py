@@ -3,6 +3,7 @@
 from typing import Optional
 
 import tensorflow as tf
+import tf_keras
 from official.modeling import tf_utils
 from official.nlp.modeling import layers as nlp_layers
 
@@ -11,6 +12,7 @@ from electra_tf.models.pretrainer_base import PretrainerBase
 from electra_tf.ops import masking
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class ElectraPretrainer(PretrainerBase):
   """Replaced-token detection: a small MLM generator feeds a discriminator.
 
@@ -54,6 +56,7 @@ class ElectraPretrainer(PretrainerBase):
     self.discriminator_network = discriminator_network
     self.disallow_correct = disallow_correct
     self.temperature = temperature
+    self.num_classes = num_classes
     self.masked_lm = self._build_masked_lm(
         generator_network, mlm_activation, mlm_initializer,
         name="generator_predictions")
@@ -72,6 +75,10 @@ class ElectraPretrainer(PretrainerBase):
           name="generator_classification_head")
       self.classification(
           tf.zeros([1, 1, generator_network.config.hidden_size]))
+
+  def get_config(self):
+    return dict(super().get_config(), disallow_correct=self.disallow_correct,
+                temperature=self.temperature, num_classes=self.num_classes)
 
   def call(self, inputs, training=None, seed=None):
     """`seed` (int [2]) fixes masking and sampling without drawing from rng."""

@@ -5,11 +5,14 @@ import tf_keras
 from official.modeling import tf_utils
 
 from electra_tf import activations
+from electra_tf import keras_config
 from electra_tf.layers import ReplacedTokenDetectionHead
+from electra_tf.models.task_model import TaskModel
 from electra_tf.networks.electra_encoder import dummy_inputs
 
 
-class ElectraSpanLabeler(tf_keras.Model):
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
+class ElectraSpanLabeler(TaskModel):
   """Encoder + dense to 2 per token: `start_logits`, `end_logits` [batch, seq].
 
   Padding positions get -10000 added, so they are never predicted. For
@@ -38,6 +41,16 @@ class ElectraSpanLabeler(tf_keras.Model):
           answerable_hidden_size, activations.gelu, initializer,
           name="answerable")
     self(dummy_inputs())  # creates the head variables now
+
+  def get_config(self):
+    config = self._network_config(
+        initializer=keras_config.initializer(
+            self.qa_outputs.kernel_initializer),
+        answerable_classifier=self.answerable is not None)
+    if self.answerable is not None:
+      config["answerable_hidden_size"] = (
+          self.answerable.get_config()["hidden_size"])
+    return config
 
   def call(self, inputs, training=None):
     sequence_output = self.network(inputs, training=training)["sequence_output"]

@@ -1,8 +1,11 @@
 """BERT's masked-LM objective over one encoder: ELECTRA's baseline."""
 
+import tf_keras
+
 from electra_tf.models.pretrainer_base import PretrainerBase
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class MaskedLMPretrainer(PretrainerBase):
   """Predicts the masked tokens with an MLM head tied to the word embeddings.
 

@@ -7,6 +7,8 @@ import tf_keras
 from official.modeling import tf_utils
 from official.nlp.modeling import layers as nlp_layers
 
+from electra_tf import keras_config
+from electra_tf.networks import ElectraEncoder
 from electra_tf.ops import masking
 
 
@@ -46,11 +48,18 @@ class PretrainerBase(tf_keras.Model):
     self.mask_token_rate = mask_token_rate
     self.mask_token_id = mask_token_id
     self.special_token_ids = tuple(special_token_ids)
+    self._seed = seed
     self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
                 else tf.random.Generator.from_non_deterministic_state())
+    # Subclasses make every variable in __init__ (built networks, heads
+    # called once), so loaders must not try to build it from float shapes.
+    self.built = True
 
   def _build_masked_lm(self, network, activation, initializer, name: str):
     """The MLM head over `network`, tied to its word embeddings, built."""
+    self._head_config = dict(
+        mlm_activation=keras_config.activation(activation),
+        mlm_initializer=keras_config.initializer(initializer))
     masked_lm = nlp_layers.MaskedLM(
         embedding_table=network.get_embedding_table(), activation=activation,
         initializer=tf_utils.clone_initializer(initializer),
@@ -59,6 +68,48 @@ class PretrainerBase(tf_keras.Model):
     masked_lm(tf.zeros([1, 1, network.config.hidden_size]),
               tf.zeros([1, 1], tf.int32))
     return masked_lm
+
+  def get_config(self):
+    """The arguments, the networks as `ElectraEncoder` configs.
+
+    A network that shares the first network's embeddings (ELECTRA's
+    generator) is rebuilt sharing them.
+    """
+    first = self.get_network()
+    networks = {}
+    for name in self.NETWORKS:
+      network = self.get_network(name)
+      if not isinstance(network, ElectraEncoder):
+        raise NotImplementedError(
+            f"{type(self).__name__}.get_config saves ElectraEncoder networks "
+            f"only; its {name} network is a {type(network).__name__}")
+      networks[f"{name}_network"] = dict(
+          network.get_config(), shares_embeddings=(
+              network is not first and network.embeddings is first.embeddings))
+    return dict(
+        name=self.name, vocab_size=self.vocab_size,
+        num_token_predictions=self.num_token_predictions,
+        output_type=self.output_type, mask_prob=self.mask_prob,
+        mask_token_rate=self.mask_token_rate,
+        mask_token_id=self.mask_token_id,
+        special_token_ids=list(self.special_token_ids), seed=self._seed,
+        **self._head_config, **networks)
+
+  def get_build_config(self):
+    return None  # built in __init__: loading must not build it on floats
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    config = dict(config)
+    first = None
+    for name in cls.NETWORKS:
+      network_config = dict(config[f"{name}_network"])
+      shares = network_config.pop("shares_embeddings")
+      network = ElectraEncoder.from_config(
+          network_config, embeddings=first.embeddings if shares else None)
+      first = first or network
+      config[f"{name}_network"] = network
+    return cls(**config)
 
   def _seeds(self, seed, count: int):
     """`count` seeds for stateless ops: from `seed` if given, else from `rng`.

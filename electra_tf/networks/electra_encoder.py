@@ -53,6 +53,7 @@ def _with_shape_of(word_ids, tensor, name):
     return tf.reshape(tensor, shape, name=rule.replace(" ", "_"))
 
 
+@tf_keras.utils.register_keras_serializable(package="electra_tf")
 class ElectraEncoder(tf_keras.Model):
   """Embeddings, a projection to `hidden_size`, then post-LN transformer blocks.
 
@@ -104,6 +105,18 @@ class ElectraEncoder(tf_keras.Model):
         name="pooler_transform")
     # Create every variable now, so heads can tie to them and checkpoints load.
     self(dummy_inputs())
+
+  def get_config(self):
+    # The sizes are the whole config: layers and initializers follow from them.
+    return dict(name=self.name, config=self.config.as_dict())
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None, embeddings=None):
+    return cls(EncoderConfig(**config["config"]), embeddings=embeddings,
+               name=config.get("name"))
+
+  def get_build_config(self):
+    return None  # built in __init__: loading must not build it on floats
 
   def get_embedding_table(self):
     return self.embeddings.embedding_table

@@ -1,0 +1,26 @@
+"""What the task models share: a head over an encoder, saved by its arguments."""
+
+import tf_keras
+
+
+class TaskModel(tf_keras.Model):
+  """A model over an encoder `network`, rebuilt from `get_config()`.
+
+  Subclasses return their constructor's arguments from `get_config`, the
+  network as `tf_keras.layers.serialize` writes it (an `ElectraEncoder`, or a
+  `hub.KerasLayer` of its handle), so `model.save` in either format and
+  `tf_keras.models.load_model` give the same model back.
+  """
+
+  def _network_config(self, **arguments):
+    return dict(name=self.name,
+                network=tf_keras.layers.serialize(self.network), **arguments)
+
+  def get_build_config(self):
+    return None  # built in __init__: loading must not build it on floats
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    network = tf_keras.layers.deserialize(config["network"],
+                                          custom_objects=custom_objects)
+    return cls(**dict(config, network=network))
