@@ -16,6 +16,7 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf import optimization
+from electra_tf import runtime
 from electra_tf.data import classification_data
 from electra_tf.data import multiple_choice_data
 from electra_tf.tasks import multiple_choice
@@ -79,13 +80,59 @@ def make_task(name, files, tokenizer, config: configs.FinetuneConfig,
                                                     config)
 
 
-class _EvaluateEachEpoch(tf_keras.callbacks.Callback):
-  """Dev metrics after every epoch: printed and written to TensorBoard."""
+# Under output_dir: the latest epoch's model and optimizer (to resume), and
+# the model of the best epoch by the task's main dev metric.
+CHECKPOINTS_DIR = "checkpoints"
+BEST_DIR = "best"
 
-  def __init__(self, task, log_dir):
+
+def kept_checkpoint(path: str) -> Optional[str]:
+  """The fine-tuned model `path` holds, as a checkpoint prefix, or None.
+
+  `path` may be a run_finetuning output directory (its best model, else its
+  latest), one of its checkpoint directories, or a checkpoint prefix; a
+  pretraining checkpoint is not a fine-tuned model (None).
+  """
+  for directory in (os.path.join(path, BEST_DIR),
+                    os.path.join(path, CHECKPOINTS_DIR), path):
+    if tf.io.gfile.isdir(directory) and tf.train.latest_checkpoint(directory):
+      path = tf.train.latest_checkpoint(directory)
+      break
+  if not tf.io.gfile.exists(path + ".index"):
+    return None
+  # Task models keep their encoder as `network`; pretrainers do not.
+  names = (name for name, _ in tf.train.list_variables(path))
+  return path if any(n.startswith("model/network/") for n in names) else None
+
+
+def _main_metric(results):
+  """(name, value) of the first metric of the first dev file."""
+  for file_name, scores in results.items():
+    for metric, value in scores.items():
+      return f"{file_name}/{metric}", value
+  return None, None
+
+
+class _EvaluateAndKeep(tf_keras.callbacks.Callback):
+  """After every epoch: dev metrics printed and summarised, the model kept.
+
+  The best epoch's model by the main dev metric (higher is better for every
+  task's metrics) goes to `best/` with `best.json` before the epoch's model
+  and optimizer go to `checkpoints/`, so a kill between the two at worst
+  repeats an epoch that reaches the same result.
+  """
+
+  def __init__(self, task, output_dir, checkpoint, model):
     super().__init__()
     self.task = task
-    self.writer = tf.summary.create_file_writer(log_dir)
+    self.writer = tf.summary.create_file_writer(
+        os.path.join(output_dir, "eval"))
+    self.latest = tf.train.CheckpointManager(
+        checkpoint, os.path.join(output_dir, CHECKPOINTS_DIR), max_to_keep=1)
+    self.best = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=model), os.path.join(output_dir, BEST_DIR),
+        max_to_keep=1)
+    self.best_file = os.path.join(output_dir, BEST_DIR, "best.json")
     self.results = {}
 
   def on_epoch_end(self, epoch, logs=None):
@@ -95,22 +142,51 @@ class _EvaluateEachEpoch(tf_keras.callbacks.Callback):
         for metric, value in scores.items():
           tf.summary.scalar(f"{name}/{metric}", value)
     print(f"epoch {epoch + 1}: " + json.dumps(self.results), flush=True)
+    metric, value = _main_metric(self.results)
+    if metric is not None and value > self._best_value():
+      self.best.save(checkpoint_number=epoch + 1)
+      with open(self.best_file, "w", encoding="utf-8") as f:
+        json.dump(dict(epoch=epoch + 1, metric=metric, value=value,
+                       results=self.results), f, indent=2)
+      print(f"best so far by {metric}: kept in {self.best.directory}",
+            flush=True)
+    self.latest.save(checkpoint_number=epoch + 1)
+
+  def _best_value(self):
+    if not os.path.exists(self.best_file):
+      return -math.inf
+    with open(self.best_file, encoding="utf-8") as f:
+      return json.load(f)["value"]
 
 
 def finetune(task, make_network, config: configs.FinetuneConfig,
-             output_dir: str, strategy: Optional[tf.distribute.Strategy] = None):
+             output_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
+             do_train: bool = True, init_checkpoint: Optional[str] = None):
   """Trains `task`'s model over `make_network()`; returns the dev metrics.
 
-  Writes `eval_results.json`, TensorBoard logs (train/, eval/) and the test
-  predictions (predictions/) under `output_dir`.
+  Writes `eval_results.json`, TensorBoard logs (train/, eval/), the test
+  predictions (predictions/) and the kept models (see `_EvaluateAndKeep`)
+  under `output_dir`. A run finds its own `checkpoints/` there and resumes
+  after the last finished epoch, drawing the data order and dropout masks
+  of the uninterrupted run, so it ends with the same weights.
+
+  `init_checkpoint`: a kept fine-tuned model to start from (`kept_checkpoint`).
+  Without `do_train`, that model (by default `output_dir`'s best) is only
+  evaluated and predicts.
   """
   strategy = strategy or tf.distribute.get_strategy()
+  if not do_train:
+    init_checkpoint = init_checkpoint or kept_checkpoint(output_dir)
+    if init_checkpoint is None:
+      raise FileNotFoundError(
+          f"Nothing to evaluate: no fine-tuned model in {output_dir} and no "
+          "--init_checkpoint of one")
   features, labels = task.train_data()
   num_examples = len(features["input_word_ids"])
   steps_per_epoch = math.ceil(num_examples / config.batch_size)
   num_train_steps = steps_per_epoch * task.num_train_epochs
   tf_keras.utils.set_random_seed(config.seed)
-  with strategy.scope():
+  with runtime.checkpointable_dropout(), strategy.scope():
     network = make_network()
     if hasattr(network, "pooler"):
       # Task heads read [CLS] from the sequence output, as in the original.
@@ -125,18 +201,18 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
         weight_decay=config.weight_decay, clip_norm=config.clip_norm,
         lr_multipliers=multipliers)
     model.compile(optimizer=optimizer, loss=task.loss)
-  dataset = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(
-      num_examples, seed=config.seed, reshuffle_each_iteration=True).repeat()
-  dataset = dataset.batch(config.batch_size)
-  evaluation = _EvaluateEachEpoch(task, os.path.join(output_dir, "eval"))
-  print(f"{num_examples} training examples, {task.num_train_epochs} epochs "
-        f"of {steps_per_epoch} steps", flush=True)
-  model.fit(dataset, epochs=task.num_train_epochs,
-            steps_per_epoch=steps_per_epoch, verbose=2,
-            callbacks=[tf_keras.callbacks.TensorBoard(
-                os.path.join(output_dir, "train"), write_graph=False),
-                       evaluation])
-  results = evaluation.results
+  if init_checkpoint:
+    tf.train.Checkpoint(model=model).restore(
+        init_checkpoint).expect_partial().assert_existing_objects_matched()
+    print(f"model from {init_checkpoint}", flush=True)
+  checkpoint = tf.train.Checkpoint(
+      model=model, optimizer=optimizer,
+      dropout=runtime.dropout_generators(model))
+  keeper = _EvaluateAndKeep(task, output_dir, checkpoint, model)
+  if do_train:
+    _train(model, task, features, labels, config, output_dir, checkpoint,
+           keeper, steps_per_epoch)
+  results = keeper.results or task.evaluate(model)
   with open(os.path.join(output_dir, "eval_results.json"), "w") as f:
     json.dump(results, f, indent=2)
   prediction_dir = os.path.join(output_dir, "predictions")
@@ -144,3 +220,32 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
   for path in task.write_predictions(model, prediction_dir):
     print(f"wrote {path}", flush=True)
   return results
+
+
+def _train(model, task, features, labels, config, output_dir, checkpoint,
+           keeper, steps_per_epoch):
+  """Fits the remaining epochs, resuming from `output_dir`'s latest epoch."""
+  optimizer = model.optimizer
+  initial_epoch = 0
+  if keeper.latest.latest_checkpoint:
+    # Slot variables do not exist yet; they are restored on creation.
+    checkpoint.restore(
+        keeper.latest.latest_checkpoint).assert_existing_objects_matched()
+    initial_epoch = int(optimizer.iterations.numpy()) // steps_per_epoch
+    print(f"resumed from {keeper.latest.latest_checkpoint} after epoch "
+          f"{initial_epoch}", flush=True)
+  num_examples = len(features["input_word_ids"])
+  # The seeded shuffle repeats its epochs' orders; skipping the finished
+  # epochs' batches continues where the interrupted run stopped.
+  dataset = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(
+      num_examples, seed=config.seed, reshuffle_each_iteration=True).repeat()
+  dataset = dataset.batch(config.batch_size).skip(
+      initial_epoch * steps_per_epoch)
+  print(f"{num_examples} training examples, {task.num_train_epochs} epochs "
+        f"of {steps_per_epoch} steps", flush=True)
+  if initial_epoch < task.num_train_epochs:
+    model.fit(dataset, epochs=task.num_train_epochs,
+              initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+              verbose=2, callbacks=[tf_keras.callbacks.TensorBoard(
+                  os.path.join(output_dir, "train"), write_graph=False),
+                                    keeper])

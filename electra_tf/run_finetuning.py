@@ -6,7 +6,10 @@
 Trains with the paper's recipe (AdamW, layer-wise learning-rate decay, 10%
 warmup, the preset's `finetune:` settings), evaluates on the dev files after
 every epoch, and writes `eval_results.json`, TensorBoard summaries and, for
-test files, predictions in the GLUE / SQuAD submission formats.
+test files, predictions in the GLUE / SQuAD submission formats. It keeps the
+model: each epoch's in `checkpoints/` (rerun the command to resume after a
+kill) and the best epoch's by the main dev metric in `best/`;
+`--nodo_train` scores and predicts with a kept model.
 """
 
 import os
@@ -48,12 +51,19 @@ _CONFIG = flags.DEFINE_string(
     ") or YAML file: the encoder and its `finetune:` recipe.")
 _INIT_CHECKPOINT = flags.DEFINE_string(
     "init_checkpoint", None, "run_pretraining checkpoint or model_dir whose "
-    "discriminator (masked-LM runs: encoder) is fine-tuned.")
+    "discriminator (masked-LM runs: encoder) is fine-tuned; or a model kept "
+    "by run_finetuning (its --output_dir, best/ or checkpoints/) to go on "
+    "from or, with --nodo_train, to evaluate (give --hub_module too if it "
+    "was fine-tuned from one).")
 _HUB_MODULE = flags.DEFINE_string(
     "hub_module", None, "A Hub encoder SavedModel (e.g. from export_tfhub) to "
     "fine-tune instead; its vocab_file and do_lower_case are used.")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
-                                  "Results, summaries and predictions.")
+_OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", None, "Results, summaries, predictions and kept models; "
+    "a run resumes from the checkpoints it finds here.")
+_DO_TRAIN = flags.DEFINE_bool(
+    "do_train", True, "Train; --nodo_train only evaluates and predicts with "
+    "the kept model of --init_checkpoint or else --output_dir's best.")
 flags.mark_flags_as_required(["task", "output_dir"])
 
 
@@ -61,8 +71,11 @@ def main(argv):
   del argv
   experiment = configs.load_experiment(_CONFIG.value,
                                        common_flags.PARAMS_OVERRIDE.value)
-  if _INIT_CHECKPOINT.value and _HUB_MODULE.value:
-    raise app.UsageError("give --init_checkpoint or --hub_module, not both")
+  kept = (finetuning.kept_checkpoint(_INIT_CHECKPOINT.value)
+          if _INIT_CHECKPOINT.value else None)
+  if _INIT_CHECKPOINT.value and _HUB_MODULE.value and not kept:
+    raise app.UsageError("give a pretraining --init_checkpoint or "
+                         "--hub_module, not both")
   vocab_file = common_flags.VOCAB_FILE.value
   do_lower_case = common_flags.DO_LOWER_CASE.value
   if _HUB_MODULE.value:
@@ -80,19 +93,21 @@ def main(argv):
   def make_network():
     if _HUB_MODULE.value:
       return hub.KerasLayer(_HUB_MODULE.value, trainable=True)
-    if _INIT_CHECKPOINT.value:
+    if _INIT_CHECKPOINT.value and not kept:
       # ELECTRA's discriminator, or a masked-LM run's encoder.
       return builders.restore_pretrainer(
           experiment.model, _INIT_CHECKPOINT.value).get_network()
-    print("warning: no --init_checkpoint or --hub_module; the encoder starts "
-          "from random weights", flush=True)
+    if _DO_TRAIN.value and not kept:
+      print("warning: no --init_checkpoint or --hub_module; the encoder "
+            "starts from random weights", flush=True)
     return builders.build_encoder(experiment.model.discriminator,
                                   name="discriminator")
 
   strategy = common_flags.configure_runtime()
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   finetuning.finetune(task, make_network, experiment.finetune,
-                      _OUTPUT_DIR.value, strategy)
+                      _OUTPUT_DIR.value, strategy, do_train=_DO_TRAIN.value,
+                      init_checkpoint=kept)
 
 
 if __name__ == "__main__":

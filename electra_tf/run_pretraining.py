@@ -142,17 +142,6 @@ def _held_out(config, vocab_file, train_text, train_documents, train_data,
   return train_documents, examples
 
 
-def _dropout_generators(model):
-  """The random generators of the model's dropout layers.
-
-  Keras leaves them out of checkpoints on purpose (for compatibility); we
-  save them beside the model, so a resumed run draws the same dropout masks.
-  """
-  return [layer._random_generator._generator  # pylint: disable=protected-access
-          for layer in model.submodules
-          if isinstance(layer, tf_keras.layers.Dropout)]
-
-
 # Metrics of the progress lines, by their short names there.
 _PRINTED = dict(mlm_loss="mlm", disc_loss="disc", mlm_accuracy="mlm_acc",
                 rtd_accuracy="rtd_acc", rtd_precision="rtd_p",
@@ -219,9 +208,7 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
         config, vocab_file, train_text, train_documents, train_data,
         eval_text, eval_data, do_lower_case, static_masks)
   tf_keras.utils.set_random_seed(train.seed)
-  # Dropout then draws from tf.random.Generator state, which we checkpoint.
-  tf_keras.backend.experimental.enable_tf_random_generator()
-  try:
+  with runtime.checkpointable_dropout():
     dataset = _training_dataset(config, vocab_file, train_documents,
                                 train_data, do_lower_case, static_masks,
                                 input_context)
@@ -231,8 +218,6 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
           special_token_ids=(special["[PAD]"], special["[CLS]"],
                              special["[SEP]"]))
       optimizer = trainer.make_optimizer(train)
-  finally:
-    tf_keras.backend.experimental.disable_tf_random_generator()
   train_loop = trainer.make_train_loop(
       model, optimizer, trainer.pretraining_loss(config.model),
       train.clip_norm, strategy, input_context.num_input_pipelines,
@@ -244,7 +229,7 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   iterator = iter(dataset)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                    data=iterator,
-                                   dropout=_dropout_generators(model))
+                                   dropout=runtime.dropout_generators(model))
   manager = writer = eval_writer = None
   if model_dir:
     checkpoint_dir = model_dir

@@ -1,4 +1,6 @@
-"""Distribution strategy and mixed precision for the training binaries."""
+"""Distribution strategy, mixed precision and exact resumption for the binaries."""
+
+import contextlib
 
 import tensorflow as tf
 import tf_keras
@@ -51,3 +53,28 @@ def worker_input_context(strategy: tf.distribute.Strategy
   return tf.distribute.InputContext(
       num_input_pipelines=num_pipelines, input_pipeline_id=pipeline,
       num_replicas_in_sync=strategy.num_replicas_in_sync)
+
+
+@contextlib.contextmanager
+def checkpointable_dropout():
+  """Dropout layers made inside draw from `tf.random.Generator` state.
+
+  That state can be checkpointed (`dropout_generators`), so a resumed run
+  draws the masks the uninterrupted one would have drawn.
+  """
+  tf_keras.backend.experimental.enable_tf_random_generator()
+  try:
+    yield
+  finally:
+    tf_keras.backend.experimental.disable_tf_random_generator()
+
+
+def dropout_generators(model):
+  """The random generators of the model's dropout layers.
+
+  Keras leaves them out of checkpoints on purpose (for compatibility); we
+  save them beside the model.
+  """
+  return [layer._random_generator._generator  # pylint: disable=protected-access
+          for layer in model.submodules
+          if isinstance(layer, tf_keras.layers.Dropout)]

@@ -1,0 +1,115 @@
+"""run_finetuning keeps its model: resumable checkpoints, the best epoch, and
+evaluation of a kept model."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import REPO
+
+SST = os.path.join(REPO, "tests", "data", "movie_reviews", "sst")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+  """320 training and 100 dev sentences: 20 steps an epoch."""
+  directory = tmp_path_factory.mktemp("sst")
+  for name, lines in (("train.tsv", 321), ("dev.tsv", 101)):
+    with open(os.path.join(SST, name), encoding="utf-8") as f:
+      head = [next(f) for _ in range(lines)]
+    (directory / name).write_text("".join(head), encoding="utf-8")
+  return directory
+
+
+def _command(files, output_dir, *flags):
+  return [sys.executable, "-m", "electra_tf.run_finetuning", "--task=sst",
+          f"--train_file={files / 'train.tsv'}",
+          f"--dev_file={files / 'dev.tsv'}", "--config=mini",
+          f"--output_dir={output_dir}",
+          "--params_override=finetune.num_train_epochs=3", *flags]
+
+
+def _run(command):
+  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                       timeout=600, check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  return run.stdout
+
+
+def _model_variables(output_dir):
+  reader = tf.train.load_checkpoint(
+      tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints")))
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if name.startswith("model/")}
+
+
+@pytest.fixture(scope="module")
+def finished(files, tmp_path_factory):
+  """An uninterrupted run: its output directory and stdout."""
+  output_dir = tmp_path_factory.mktemp("finished")
+  return output_dir, _run(_command(files, output_dir))
+
+
+def test_killed_fine_tuning_resumes_to_identical_weights(files, finished,
+                                                         tmp_path):
+  whole, killed = finished[0], tmp_path / "killed"
+  process = subprocess.Popen(_command(files, killed), cwd=REPO,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+  first_epoch = killed / "checkpoints" / "ckpt-1.index"
+  deadline = time.time() + 300
+  while not first_epoch.exists() and time.time() < deadline:
+    time.sleep(0.05)
+  process.send_signal(signal.SIGKILL)
+  assert process.wait() == -signal.SIGKILL, "finished before it was killed"
+
+  stdout = _run(_command(files, killed))
+  assert "resumed from" in stdout and "after epoch" in stdout
+  expected, resumed = _model_variables(whole), _model_variables(killed)
+  assert expected.keys() == resumed.keys() and len(expected) > 20
+  for name, value in expected.items():
+    np.testing.assert_array_equal(value, resumed[name], err_msg=name)
+  assert (json.loads((whole / "eval_results.json").read_text()) ==
+          json.loads((killed / "eval_results.json").read_text()))
+
+  # A finished run rerun trains no more.
+  assert "resumed from" in _run(_command(files, whole))
+  np.testing.assert_array_equal(
+      _model_variables(whole)["model/classifier/out_proj/kernel/"
+                              ".ATTRIBUTES/VARIABLE_VALUE"],
+      expected["model/classifier/out_proj/kernel/.ATTRIBUTES/VARIABLE_VALUE"])
+
+
+def test_best_epoch_is_kept_and_evaluates_alone(files, finished, tmp_path):
+  output_dir, stdout = finished
+  scores = [json.loads(line.split(": ", 1)[1])["SST-2"]["accuracy"]
+            for line in stdout.splitlines() if line.startswith("epoch ")]
+  best = json.loads((output_dir / "best" / "best.json").read_text())
+  assert len(scores) == 3
+  assert best["metric"] == "SST-2/accuracy"
+  assert best["value"] == max(scores)
+  assert best["epoch"] == scores.index(max(scores)) + 1
+
+  # --nodo_train scores the best model again: the same numbers, no training.
+  stdout = _run(_command(files, tmp_path / "scored", "--nodo_train",
+                         f"--init_checkpoint={output_dir}"))
+  assert "training examples" not in stdout
+  assert f"model from {output_dir / 'best'}" in stdout
+  assert (json.loads((tmp_path / "scored" / "eval_results.json").read_text())
+          == best["results"])
+
+
+def test_evaluation_only_needs_a_kept_model(files, tmp_path):
+  run = subprocess.run(_command(files, tmp_path / "empty", "--nodo_train"),
+                       cwd=REPO, capture_output=True, text=True, timeout=300,
+                       check=False)
+  assert run.returncode != 0
+  assert "no fine-tuned model in" in run.stderr
