@@ -9,7 +9,7 @@ files. `run_finetuning` is its command line.
 import json
 import math
 import os
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import tensorflow as tf
 import tf_keras
@@ -161,7 +161,8 @@ class _EvaluateAndKeep(tf_keras.callbacks.Callback):
 
 def finetune(task, make_network, config: configs.FinetuneConfig,
              output_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
-             do_train: bool = True, init_checkpoint: Optional[str] = None):
+             do_train: bool = True, init_checkpoint: Optional[str] = None,
+             export: Optional[Callable[[tf_keras.Model], None]] = None):
   """Trains `task`'s model over `make_network()`; returns the dev metrics.
 
   Writes `eval_results.json`, TensorBoard logs (train/, eval/), the test
@@ -172,7 +173,8 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
 
   `init_checkpoint`: a kept fine-tuned model to start from (`kept_checkpoint`).
   Without `do_train`, that model (by default `output_dir`'s best) is only
-  evaluated and predicts.
+  evaluated and predicts. `export` is called with the final model last
+  (e.g. to write serving SavedModels).
   """
   strategy = strategy or tf.distribute.get_strategy()
   if not do_train:
@@ -219,6 +221,8 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
   os.makedirs(prediction_dir, exist_ok=True)
   for path in task.write_predictions(model, prediction_dir):
     print(f"wrote {path}", flush=True)
+  if export:
+    export(model)
   return results
 
 

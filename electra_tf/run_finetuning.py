@@ -9,7 +9,10 @@ every epoch, and writes `eval_results.json`, TensorBoard summaries and, for
 test files, predictions in the GLUE / SQuAD submission formats. It keeps the
 model: each epoch's in `checkpoints/` (rerun the command to resume after a
 kill) and the best epoch's by the main dev metric in `best/`;
-`--nodo_train` scores and predicts with a kept model.
+`--nodo_train` scores and predicts with a kept model. `--export_dir` writes
+the final model as a SavedModel that serves raw text, `--hub_export_dir` its
+encoder as a Hub encoder (for the best epoch's: `--nodo_train
+--init_checkpoint=<output_dir>` with the export flags).
 """
 
 import os
@@ -23,6 +26,8 @@ from electra_tf import builders
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
+from export import export_tfhub_lib
+from export import serving_lib
 
 _TASK = flags.DEFINE_enum("task", None, finetuning.TASKS,
                           "The task to fine-tune on.")
@@ -64,6 +69,14 @@ _OUTPUT_DIR = flags.DEFINE_string(
 _DO_TRAIN = flags.DEFINE_bool(
     "do_train", True, "Train; --nodo_train only evaluates and predicts with "
     "the kept model of --init_checkpoint or else --output_dir's best.")
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "Write the model here as a SavedModel whose "
+    "serving_default takes raw text (see export/serving_lib.py).")
+_HUB_EXPORT_DIR = flags.DEFINE_string(
+    "hub_export_dir", None, "Write the fine-tuned encoder here as a Hub "
+    "encoder, reusable with hub.KerasLayer.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False,
+                               "Replace existing export directories.")
 flags.mark_flags_as_required(["task", "output_dir"])
 
 
@@ -103,11 +116,27 @@ def main(argv):
     return builders.build_encoder(experiment.model.discriminator,
                                   name="discriminator")
 
+  for path in (_EXPORT_DIR.value, _HUB_EXPORT_DIR.value):
+    if path and os.path.exists(path) and not _OVERWRITE.value:
+      raise app.UsageError(f"{path} exists; pass --overwrite to replace it")
+
+  def export(model):
+    if _EXPORT_DIR.value:
+      serving_lib.export_serving(
+          _EXPORT_DIR.value, task, model, vocab_file=vocab_file,
+          do_lower_case=do_lower_case, overwrite=_OVERWRITE.value)
+      print(f"wrote {_EXPORT_DIR.value}", flush=True)
+    if _HUB_EXPORT_DIR.value:
+      export_tfhub_lib.export_fine_tuned_encoder(
+          _HUB_EXPORT_DIR.value, model.network, vocab_file=vocab_file,
+          do_lower_case=do_lower_case, overwrite=_OVERWRITE.value)
+      print(f"wrote {_HUB_EXPORT_DIR.value}", flush=True)
+
   strategy = common_flags.configure_runtime()
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   finetuning.finetune(task, make_network, experiment.finetune,
                       _OUTPUT_DIR.value, strategy, do_train=_DO_TRAIN.value,
-                      init_checkpoint=kept)
+                      init_checkpoint=kept, export=export)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,25 @@ def _encoder_inputs():
           for name in INPUT_KEYS}
 
 
+def _identity_pooler(encoder):
+  """ELECTRA trains no pooler; an identity start leaves [CLS] unchanged but
+  for the tanh, as in the released Hub models. Set in place."""
+  hidden = encoder.config.hidden_size
+  encoder.pooler.kernel.assign(np.eye(hidden, dtype=np.float32))
+  encoder.pooler.bias.assign(np.zeros(hidden, np.float32))
+
+
+def _dict_model(encoder):
+  """The Hub encoder API over `encoder`: dict in, dict with `default` out."""
+  inputs = _encoder_inputs()
+  outputs = dict(encoder(inputs))
+  outputs["default"] = outputs["pooled_output"]
+  model = tf_keras.Model(inputs, outputs)
+  # Sub-models share the encoder's variables; do not track them twice.
+  model._auto_track_sub_layers = False  # pylint: disable=protected-access
+  return model, inputs, outputs
+
+
 def create_encoder_model(pretrainer, network: Optional[str] = None,
                          with_mlm: bool = False, legacy: bool = False):
   """A functional tf_keras model over one of the pretrainer's networks.
@@ -67,11 +86,7 @@ def create_encoder_model(pretrainer, network: Optional[str] = None,
   """
   network = network or pretrainer.NETWORKS[0]
   encoder = pretrainer.get_network(network)
-  # ELECTRA pretrains no pooler; an identity start leaves [CLS] unchanged
-  # but for the tanh, as in the released Hub models.
-  hidden = encoder.config.hidden_size
-  encoder.pooler.kernel.assign(np.eye(hidden, dtype=np.float32))
-  encoder.pooler.bias.assign(np.zeros(hidden, np.float32))
+  _identity_pooler(encoder)
 
   if legacy:
     input_list = [tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
@@ -80,12 +95,7 @@ def create_encoder_model(pretrainer, network: Optional[str] = None,
     return tf_keras.Model(input_list, [outputs["pooled_output"],
                                        outputs["sequence_output"]])
 
-  inputs = _encoder_inputs()
-  outputs = dict(encoder(inputs))
-  outputs["default"] = outputs["pooled_output"]
-  model = tf_keras.Model(inputs, outputs)
-  # Sub-models share the encoder's variables; do not track them twice.
-  model._auto_track_sub_layers = False  # pylint: disable=protected-access
+  model, inputs, outputs = _dict_model(encoder)
   if network == "discriminator":
     rtd_logits = pretrainer.discriminator_head(outputs["sequence_output"])
     model.rtd = tf_keras.Model(inputs, dict(outputs, rtd_logits=rtd_logits))
@@ -101,7 +111,7 @@ def create_encoder_model(pretrainer, network: Optional[str] = None,
   return model
 
 
-def _private_copy(vocab_file, directory):
+def private_copy(vocab_file, directory):
   """A copy of the vocab, so the source path is not recorded in the SavedModel."""
   if not tf.io.gfile.exists(vocab_file):
     raise FileNotFoundError(f"Vocab file not found: {vocab_file}")
@@ -115,10 +125,29 @@ def export_encoder(export_path: str, pretrainer, *, vocab_file: str,
                    with_mlm: bool = False, legacy: bool = False,
                    overwrite: bool = False):
   """Saves one network of `pretrainer` as a Hub SavedModel at `export_path`."""
-  model = create_encoder_model(pretrainer, network, with_mlm, legacy)
+  _save_hub_model(export_path,
+                  create_encoder_model(pretrainer, network, with_mlm, legacy),
+                  vocab_file, do_lower_case, overwrite)
+
+
+def export_fine_tuned_encoder(export_path: str, encoder, *, vocab_file: str,
+                              do_lower_case: bool, overwrite: bool = False):
+  """Saves a task model's encoder (its `network`) as a Hub SavedModel.
+
+  An `ElectraEncoder`'s pooler, which fine-tuning leaves frozen, restarts as
+  the identity, as in exports of pretrained encoders; a `hub.KerasLayer`
+  encoder is saved as it is.
+  """
+  if hasattr(encoder, "pooler"):
+    _identity_pooler(encoder)
+  _save_hub_model(export_path, _dict_model(encoder)[0], vocab_file,
+                  do_lower_case, overwrite)
+
+
+def _save_hub_model(export_path, model, vocab_file, do_lower_case, overwrite):
   with tempfile.TemporaryDirectory() as vocab_dir, \
       atomic_directory(export_path, overwrite) as staging:
-    model.vocab_file = tf.saved_model.Asset(_private_copy(vocab_file,
+    model.vocab_file = tf.saved_model.Asset(private_copy(vocab_file,
                                                           vocab_dir))
     model.do_lower_case = tf.Variable(do_lower_case, trainable=False)
     model.save(staging, include_optimizer=False, save_format="tf")
@@ -156,6 +185,6 @@ def export_preprocessing(export_path: str, *, vocab_file: str,
   with tempfile.TemporaryDirectory() as vocab_dir, \
       atomic_directory(export_path, overwrite) as staging:
     preprocessing = create_preprocessing(
-        vocab_file=_private_copy(vocab_file, vocab_dir),
+        vocab_file=private_copy(vocab_file, vocab_dir),
         do_lower_case=do_lower_case, default_seq_length=default_seq_length)
     preprocessing.save(staging, include_optimizer=False, save_format="tf")

@@ -113,3 +113,39 @@ def test_evaluation_only_needs_a_kept_model(files, tmp_path):
                        check=False)
   assert run.returncode != 0
   assert "no fine-tuned model in" in run.stderr
+
+
+def test_kept_model_exports_for_serving_and_as_hub_encoder(files, finished,
+                                                           tmp_path):
+  output_dir, _ = finished
+  serving, hub_encoder = tmp_path / "serving", tmp_path / "hub"
+  _run(_command(files, tmp_path / "scored", "--nodo_train",
+                f"--init_checkpoint={output_dir}", f"--export_dir={serving}",
+                f"--hub_export_dir={hub_encoder}"))
+  best = json.loads((output_dir / "best" / "best.json").read_text())
+
+  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  import tensorflow_text  # noqa: F401  pylint: disable=unused-import,g-import-not-at-top
+  serve = tf.saved_model.load(str(serving)).signatures["serving_default"]
+  assert list(serve.structured_input_signature[1]) == ["text"]
+  assert sorted(serve.structured_outputs) == ["label_ids", "labels",
+                                              "probabilities"]
+  rows = [line.rstrip("\n").split("\t") for line in
+          (files / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]]
+  outputs = serve(text=tf.constant([text for text, _ in rows]))
+  labels = outputs["labels"].numpy().astype(str)
+  # The served model is the best epoch's: its dev accuracy, to the example.
+  assert np.mean(labels == [label for _, label in rows]) == best["value"]
+  np.testing.assert_allclose(
+      outputs["probabilities"].numpy().sum(-1), 1.0, rtol=1e-5)
+
+  encoder = hub.load(str(hub_encoder))
+  assert bool(encoder.do_lower_case.numpy())
+  assert os.path.exists(encoder.vocab_file.asset_path.numpy().decode())
+  ids = tf.constant([[101, 7592, 102, 0]])
+  result = encoder(dict(input_word_ids=ids, input_mask=tf.cast(ids > 0, tf.int32),
+                        input_type_ids=tf.zeros_like(ids)))
+  # Its pooler restarts as the identity: tanh of the [CLS] vector.
+  np.testing.assert_allclose(result["pooled_output"],
+                             np.tanh(result["sequence_output"][:, 0]),
+                             atol=1e-6)
