@@ -8,12 +8,16 @@ a revived stand-in) whose outputs equal the original's exactly.
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_hub as hub
 import tf_keras
 
 from electra_tf import builders
 from electra_tf import configs
 from electra_tf import models
 from electra_tf.networks import ElectraEncoder
+from export import export_tfhub_lib
+
+from conftest import VOCAB
 
 IDS = tf.constant([[101, 2023, 2003, 1037, 102, 0], [101, 7592, 102, 0, 0, 0]])
 INPUTS = dict(input_word_ids=IDS, input_mask=tf.cast(IDS > 0, tf.int32),
@@ -92,3 +96,19 @@ def test_pretrainer_config_refuses_other_networks():
   model.encoder_network = tf_keras.Sequential()
   with pytest.raises(NotImplementedError, match="encoder network is a Sequential"):
     model.get_config()
+
+
+@pytest.mark.parametrize("save_format", ["keras", "tf"])
+def test_task_model_over_a_hub_encoder_saves_and_loads_back(save_format,
+                                                            tmp_path):
+  export_tfhub_lib.export_encoder(
+      str(tmp_path / "hub"), _pretrainer("electra"), vocab_file=VOCAB,
+      do_lower_case=True)
+  model = models.ElectraClassifier(
+      hub.KerasLayer(str(tmp_path / "hub"), trainable=True), 2)
+  path = str(tmp_path / ("model.keras" if save_format == "keras" else "model"))
+  model.save(path, save_format=save_format)
+  loaded = tf_keras.models.load_model(path)
+  assert type(loaded) is models.ElectraClassifier
+  assert isinstance(loaded.network, hub.KerasLayer)
+  np.testing.assert_array_equal(model(INPUTS), loaded(INPUTS))

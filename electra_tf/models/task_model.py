@@ -1,5 +1,6 @@
 """What the task models share: a head over an encoder, saved by its arguments."""
 
+import tensorflow_hub as hub
 import tf_keras
 
 
@@ -21,6 +22,8 @@ class TaskModel(tf_keras.Model):
 
   @classmethod
   def from_config(cls, config, custom_objects=None):
-    network = tf_keras.layers.deserialize(config["network"],
-                                          custom_objects=custom_objects)
+    # Keras does not know hub.KerasLayer by the name it serializes it under.
+    network = tf_keras.layers.deserialize(
+        config["network"],
+        custom_objects=dict(KerasLayer=hub.KerasLayer, **(custom_objects or {})))
     return cls(**dict(config, network=network))
