@@ -16,6 +16,7 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf import optimization
+from electra_tf import run_lock
 from electra_tf import runtime
 from electra_tf.data import classification_data
 from electra_tf.data import multiple_choice_data
@@ -169,61 +170,64 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
   predictions (predictions/) and the kept models (see `_EvaluateAndKeep`)
   under `output_dir`. A run finds its own `checkpoints/` there and resumes
   after the last finished epoch, drawing the data order and dropout masks
-  of the uninterrupted run, so it ends with the same weights.
+  of the uninterrupted run, so it ends with the same weights. It holds
+  `output_dir`'s lock (`run_lock`) while it runs.
 
   `init_checkpoint`: a kept fine-tuned model to start from (`kept_checkpoint`).
   Without `do_train`, that model (by default `output_dir`'s best) is only
   evaluated and predicts. `export` is called with the final model last
   (e.g. to write serving SavedModels).
   """
-  strategy = strategy or tf.distribute.get_strategy()
-  if not do_train:
-    init_checkpoint = init_checkpoint or kept_checkpoint(output_dir)
-    if init_checkpoint is None:
-      raise FileNotFoundError(
-          f"Nothing to evaluate: no fine-tuned model in {output_dir} and no "
-          "--init_checkpoint of one")
-  features, labels = task.train_data()
-  num_examples = len(features["input_word_ids"])
-  steps_per_epoch = math.ceil(num_examples / config.batch_size)
-  num_train_steps = steps_per_epoch * task.num_train_epochs
-  tf_keras.utils.set_random_seed(config.seed)
-  with runtime.checkpointable_dropout(), strategy.scope():
-    network = make_network()
-    if hasattr(network, "pooler"):
-      # Task heads read [CLS] from the sequence output, as in the original.
-      network.pooler.trainable = False
-    model = task.build_model(network)
-    multipliers = optimization.layerwise_lr_multipliers(
-        optimization.count_layers(model.trainable_variables),
-        config.layerwise_lr_decay, config.original_layer_depths)
-    optimizer = optimization.make_optimizer(
-        config.learning_rate, num_train_steps,
-        int(config.warmup_proportion * num_train_steps),
-        weight_decay=config.weight_decay, clip_norm=config.clip_norm,
-        lr_multipliers=multipliers)
-    model.compile(optimizer=optimizer, loss=task.loss)
-  if init_checkpoint:
-    tf.train.Checkpoint(model=model).restore(
-        init_checkpoint).expect_partial().assert_existing_objects_matched()
-    print(f"model from {init_checkpoint}", flush=True)
-  checkpoint = tf.train.Checkpoint(
-      model=model, optimizer=optimizer,
-      dropout=runtime.dropout_generators(model))
-  keeper = _EvaluateAndKeep(task, output_dir, checkpoint, model)
-  if do_train:
-    _train(model, task, features, labels, config, output_dir, checkpoint,
-           keeper, steps_per_epoch)
-  results = keeper.results or task.evaluate(model)
-  with open(os.path.join(output_dir, "eval_results.json"), "w") as f:
-    json.dump(results, f, indent=2)
-  prediction_dir = os.path.join(output_dir, "predictions")
-  os.makedirs(prediction_dir, exist_ok=True)
-  for path in task.write_predictions(model, prediction_dir):
-    print(f"wrote {path}", flush=True)
-  if export:
-    export(model)
-  return results
+  # One writer per directory, for the run's life.
+  with run_lock.hold(output_dir):
+    strategy = strategy or tf.distribute.get_strategy()
+    if not do_train:
+      init_checkpoint = init_checkpoint or kept_checkpoint(output_dir)
+      if init_checkpoint is None:
+        raise FileNotFoundError(
+            f"Nothing to evaluate: no fine-tuned model in {output_dir} and no "
+            "--init_checkpoint of one")
+    features, labels = task.train_data()
+    num_examples = len(features["input_word_ids"])
+    steps_per_epoch = math.ceil(num_examples / config.batch_size)
+    num_train_steps = steps_per_epoch * task.num_train_epochs
+    tf_keras.utils.set_random_seed(config.seed)
+    with runtime.checkpointable_dropout(), strategy.scope():
+      network = make_network()
+      if hasattr(network, "pooler"):
+        # Task heads read [CLS] from the sequence output, as in the original.
+        network.pooler.trainable = False
+      model = task.build_model(network)
+      multipliers = optimization.layerwise_lr_multipliers(
+          optimization.count_layers(model.trainable_variables),
+          config.layerwise_lr_decay, config.original_layer_depths)
+      optimizer = optimization.make_optimizer(
+          config.learning_rate, num_train_steps,
+          int(config.warmup_proportion * num_train_steps),
+          weight_decay=config.weight_decay, clip_norm=config.clip_norm,
+          lr_multipliers=multipliers)
+      model.compile(optimizer=optimizer, loss=task.loss)
+    if init_checkpoint:
+      tf.train.Checkpoint(model=model).restore(
+          init_checkpoint).expect_partial().assert_existing_objects_matched()
+      print(f"model from {init_checkpoint}", flush=True)
+    checkpoint = tf.train.Checkpoint(
+        model=model, optimizer=optimizer,
+        dropout=runtime.dropout_generators(model))
+    keeper = _EvaluateAndKeep(task, output_dir, checkpoint, model)
+    if do_train:
+      _train(model, task, features, labels, config, output_dir, checkpoint,
+             keeper, steps_per_epoch)
+    results = keeper.results or task.evaluate(model)
+    with open(os.path.join(output_dir, "eval_results.json"), "w") as f:
+      json.dump(results, f, indent=2)
+    prediction_dir = os.path.join(output_dir, "predictions")
+    os.makedirs(prediction_dir, exist_ok=True)
+    for path in task.write_predictions(model, prediction_dir):
+      print(f"wrote {path}", flush=True)
+    if export:
+      export(model)
+    return results
 
 
 def _train(model, task, features, labels, config, output_dir, checkpoint,

@@ -7,6 +7,7 @@ Defaults: the tiny preset on the shipped State of the Union text, e.g.
   python -m electra_tf.run_pretraining --config=small --train_text=my.txt
 """
 
+import contextlib
 import json
 import os
 import time
@@ -20,6 +21,7 @@ from electra_tf import builders
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import evaluation
+from electra_tf import run_lock
 from electra_tf import runtime
 from electra_tf import trainer
 from electra_tf.data import pretraining_dataset
@@ -230,73 +232,77 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                    data=iterator,
                                    dropout=runtime.dropout_generators(model))
-  manager = writer = eval_writer = None
-  if model_dir:
-    checkpoint_dir = model_dir
-    if not strategy.extended.should_checkpoint:
-      checkpoint_dir = os.path.join(
-          model_dir, f"worker_{input_context.input_pipeline_id}")
-    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
-                                         max_to_keep=3)
-    if resume and manager.latest_checkpoint:
-      # Slot variables do not exist yet; they are restored on creation.
-      checkpoint.restore(
-          manager.latest_checkpoint).assert_existing_objects_matched()
-      print(f"resumed from {manager.latest_checkpoint} at step "
-            f"{int(optimizer.iterations.numpy())}", flush=True)
-    if strategy.extended.should_save_summary:
-      writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
-      eval_writer = tf.summary.create_file_writer(
-          os.path.join(model_dir, "eval"))
+  with contextlib.ExitStack() as run_directory:
+    manager = writer = eval_writer = None
+    if model_dir:
+      checkpoint_dir = model_dir
+      if not strategy.extended.should_checkpoint:
+        checkpoint_dir = os.path.join(
+            model_dir, f"worker_{input_context.input_pipeline_id}")
+      # One writer per directory, for the run's life.
+      run_directory.enter_context(run_lock.hold(checkpoint_dir))
+      manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
+                                           max_to_keep=3)
+      if resume and manager.latest_checkpoint:
+        # Slot variables do not exist yet; they are restored on creation.
+        checkpoint.restore(
+            manager.latest_checkpoint).assert_existing_objects_matched()
+        print(f"resumed from {manager.latest_checkpoint} at step "
+              f"{int(optimizer.iterations.numpy())}", flush=True)
+      if strategy.extended.should_save_summary:
+        writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
+        eval_writer = tf.summary.create_file_writer(
+            os.path.join(model_dir, "eval"))
 
-  evaluations = []
+    evaluations = []
 
-  def run_evaluation(step):
-    results = evaluate_model()
-    evaluations.append((step, results))
-    print(f"eval   {step:>6}  {_format(results)}  "
-          f"({len(held_out['input_word_ids'])} held-out examples)", flush=True)
-    _write_summaries(eval_writer, step, results)
-    if eval_writer:
-      with open(os.path.join(model_dir, "eval_results.json"), "w",
-                encoding="utf-8") as f:
-        json.dump(dict(step=step, **results), f, indent=2)
+    def run_evaluation(step):
+      results = evaluate_model()
+      evaluations.append((step, results))
+      print(f"eval   {step:>6}  {_format(results)}  "
+            f"({len(held_out['input_word_ids'])} held-out examples)",
+            flush=True)
+      _write_summaries(eval_writer, step, results)
+      if eval_writer:
+        with open(os.path.join(model_dir, "eval_results.json"), "w",
+                  encoding="utf-8") as f:
+          json.dump(dict(step=step, **results), f, indent=2)
 
-  intervals = [steps_per_loop, log_every, train.num_train_steps]
-  if manager:
-    intervals.append(checkpoint_every)
-  if evaluate_model:
-    intervals.append(eval_every)
-  losses = []
-  step = logged_step = int(optimizer.iterations.numpy())
-  logged_time = time.perf_counter()
-  while step < train.num_train_steps:
-    loop_end = min(step // n * n + n for n in intervals)
-    loss, metrics = train_loop(iterator, tf.constant(loop_end - step))
-    step = int(optimizer.iterations.numpy())
-    losses.append((step, float(loss)))
-    if step % log_every == 0 or step == train.num_train_steps:
-      now = time.perf_counter()
-      rate = (step - logged_step) * train.batch_size / (now - logged_time)
-      logged_step, logged_time = step, now
-      learning_rate = float(optimizer.learning_rate(step - 1))
-      _log(step, float(loss), {k: float(v) for k, v in metrics.items()},
-           rate, learning_rate, writer)
-    paused = time.perf_counter()
-    if manager and (step % checkpoint_every == 0 or
-                    step == train.num_train_steps):
-      manager.save(checkpoint_number=step)
-      print(f"saved checkpoint at step {step}", flush=True)
-    if evaluate_model and step % eval_every == 0:
+    intervals = [steps_per_loop, log_every, train.num_train_steps]
+    if manager:
+      intervals.append(checkpoint_every)
+    if evaluate_model:
+      intervals.append(eval_every)
+    losses = []
+    step = logged_step = int(optimizer.iterations.numpy())
+    logged_time = time.perf_counter()
+    while step < train.num_train_steps:
+      loop_end = min(step // n * n + n for n in intervals)
+      loss, metrics = train_loop(iterator, tf.constant(loop_end - step))
+      step = int(optimizer.iterations.numpy())
+      losses.append((step, float(loss)))
+      if step % log_every == 0 or step == train.num_train_steps:
+        now = time.perf_counter()
+        rate = (step - logged_step) * train.batch_size / (now - logged_time)
+        logged_step, logged_time = step, now
+        learning_rate = float(optimizer.learning_rate(step - 1))
+        _log(step, float(loss), {k: float(v) for k, v in metrics.items()},
+             rate, learning_rate, writer)
+      paused = time.perf_counter()
+      if manager and (step % checkpoint_every == 0 or
+                      step == train.num_train_steps):
+        manager.save(checkpoint_number=step)
+        print(f"saved checkpoint at step {step}", flush=True)
+      if evaluate_model and step % eval_every == 0:
+        run_evaluation(step)
+      # Checkpoints and evaluation do not count against examples/s.
+      logged_time += time.perf_counter() - paused
+    if evaluate_model and (not evaluations or evaluations[-1][0] != step):
       run_evaluation(step)
-    # Checkpoints and evaluation do not count against examples/s.
-    logged_time += time.perf_counter() - paused
-  if evaluate_model and (not evaluations or evaluations[-1][0] != step):
-    run_evaluation(step)
-  if losses:
-    print(f"{model.count_params():,} parameters; loss {losses[0][1]:.4f} -> "
-          f"{losses[-1][1]:.4f}")
-  return losses, evaluations
+    if losses:
+      print(f"{model.count_params():,} parameters; loss {losses[0][1]:.4f} -> "
+            f"{losses[-1][1]:.4f}")
+    return losses, evaluations
 
 
 def main(argv):
