@@ -57,29 +57,32 @@ def _squad_file(path, version_2):
   return str(path)
 
 
+def _write_csv(path, header, rows):
+  with open(path, "w", encoding="utf-8", newline="") as f:
+    csv.writer(f).writerows([header, *rows])
+  return str(path)
+
+
+# 40 (sentence, label) rows of the shipped sentiment dev set.
+def _sst_rows():
+  with open(os.path.join(REVIEWS, "sst", "dev.tsv"), encoding="utf-8") as f:
+    return list(csv.reader(f, delimiter="\t"))[1:41]
+
+
 def _choices_file(path):
   """Which of two review sentences is the positive one."""
-  rows = list(csv.reader(open(os.path.join(REVIEWS, "sst", "dev.tsv"),
-                              encoding="utf-8"), delimiter="\t"))[1:41]
-  with open(path, "w", encoding="utf-8", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["context", "choice0", "choice1", "label"])
-    for first, second in zip(rows[::2], rows[1::2]):
-      writer.writerow(["Which is positive?", first[0], second[0],
-                       int(second[1] == "1")])
-  return str(path)
+  rows = _sst_rows()
+  return _write_csv(path, ["context", "choice0", "choice1", "label"], [
+      ["Which is positive?", first[0], second[0], int(second[1] == "1")]
+      for first, second in zip(rows[::2], rows[1::2])])
 
 
 def _pairs_file(path):
   """Sentence pairs labelled by the second's sentiment (cut to fit pairs)."""
-  rows = list(csv.reader(open(os.path.join(REVIEWS, "sst", "dev.tsv"),
-                              encoding="utf-8"), delimiter="\t"))[1:41]
-  with open(path, "w", encoding="utf-8", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["first", "second", "label"])
-    for first, second in zip(rows, rows[1:] + rows[:1]):
-      writer.writerow([first[0], second[0], second[1]])
-  return str(path)
+  rows = _sst_rows()
+  return _write_csv(path, ["first", "second", "label"], [
+      [first[0], second[0], second[1]]
+      for first, second in zip(rows, rows[1:] + rows[:1])])
 
 
 def _tasks(tmp):
