@@ -11,8 +11,10 @@ import tensorflow as tf
 import tensorflow_hub as hub
 import tf_keras
 
+from electra_tf import activations
 from electra_tf import builders
 from electra_tf import configs
+from electra_tf import layers
 from electra_tf import models
 from electra_tf.networks import ElectraEncoder
 from export import export_tfhub_lib
@@ -112,3 +114,39 @@ def test_task_model_over_a_hub_encoder_saves_and_loads_back(save_format,
   assert type(loaded) is models.ElectraClassifier
   assert isinstance(loaded.network, hub.KerasLayer)
   np.testing.assert_array_equal(model(INPUTS), loaded(INPUTS))
+
+
+def _layer_cases():
+  init = tf_keras.initializers.TruncatedNormal(stddev=0.02)
+  x = tf.random.stateless_normal([2, 5, 8], seed=[1, 2])
+  mask = tf.ones([2, 1, 5])
+  return dict(
+      embeddings=(layers.ElectraEmbeddings(8000, 8, 16, 2, 0.1, 1e-12, init),
+                  lambda layer: layer(IDS[:, :5], tf.zeros_like(IDS[:, :5]))),
+      transformer_block=(layers.TransformerBlock(
+          2, 16, activations.gelu, 0.1, 0.1, 1e-12, init),
+                         lambda layer: layer([x, mask])),
+      attention=(layers.MatmulAttention(num_heads=2, key_dim=4),
+                 lambda layer: layer(x, x)),
+      rtd_head=(layers.ReplacedTokenDetectionHead(8, activations.gelu, init),
+                lambda layer: layer(x)),
+      classification_head=(layers.ClassificationHead(3, head_type="hf"),
+                           lambda layer: layer(x)),
+      layer_norm=(layers.LayerNormalization(epsilon=1e-12),
+                  lambda layer: layer(x)),
+      dropout=(layers.Dropout(0.1), lambda layer: layer(x)),
+      tokenizer=(layers.BertTokenizer(vocab_file=VOCAB, lower_case=True),
+                 lambda layer: layer(tf.constant(["Héllo wörld"])).to_list()),
+  )
+
+
+@pytest.mark.parametrize("name", list(_layer_cases()))
+def test_every_layer_rebuilds_from_its_config(name):
+  layer, call = _layer_cases()[name]
+  expected = call(layer)
+  copy = type(layer).from_config(layer.get_config())
+  call(copy)
+  if layer.trainable_weights:  # the tokenizer has a vocabulary table only
+    copy.set_weights(layer.get_weights())
+  assert copy.get_config() == layer.get_config()
+  tf.nest.map_structure(np.testing.assert_array_equal, expected, call(copy))

@@ -22,8 +22,11 @@ def lower_case_like_bert(texts):
 class BertTokenizer(nlp_layers.BertTokenizer):
   """Model Garden's BertTokenizer layer with BERT's own lower-casing."""
 
-  def __init__(self, *, vocab_file: str, lower_case: bool, **kwargs):
-    super().__init__(vocab_file=vocab_file, lower_case=False, **kwargs)
+  def __init__(self, *, vocab_file: str, lower_case: bool,
+               tokenize_with_offsets: bool = False, **kwargs):
+    super().__init__(vocab_file=vocab_file, lower_case=False,
+                     tokenize_with_offsets=tokenize_with_offsets, **kwargs)
+    self._vocab_file = vocab_file
     self._lower_case_like_bert = lower_case
 
   def call(self, inputs):
@@ -32,4 +35,8 @@ class BertTokenizer(nlp_layers.BertTokenizer):
     return super().call(inputs)
 
   def get_config(self):
-    return dict(super().get_config(), lower_case=self._lower_case_like_bert)
+    # Model Garden's layer has none (it raises); the arguments are all of it.
+    return dict(tf_keras.layers.Layer.get_config(self),
+                vocab_file=self._vocab_file,
+                lower_case=self._lower_case_like_bert,
+                tokenize_with_offsets=self.tokenize_with_offsets)
