@@ -171,16 +171,18 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
   under `output_dir`. A run finds its own `checkpoints/` there and resumes
   after the last finished epoch, drawing the data order and dropout masks
   of the uninterrupted run, so it ends with the same weights. It holds
-  `output_dir`'s lock (`run_lock`) while it runs.
+  `output_dir`'s lock (`run_lock`) while it runs; under multi-worker
+  training, workers other than the chief write `output_dir/worker_<i>`.
 
   `init_checkpoint`: a kept fine-tuned model to start from (`kept_checkpoint`).
   Without `do_train`, that model (by default `output_dir`'s best) is only
   evaluated and predicts. `export` is called with the final model last
   (e.g. to write serving SavedModels).
   """
+  strategy = strategy or tf.distribute.get_strategy()
+  output_dir = runtime.writer_directory(output_dir, strategy)
   # One writer per directory, for the run's life.
   with run_lock.hold(output_dir):
-    strategy = strategy or tf.distribute.get_strategy()
     if not do_train:
       init_checkpoint = init_checkpoint or kept_checkpoint(output_dir)
       if init_checkpoint is None:

@@ -235,10 +235,7 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   with contextlib.ExitStack() as run_directory:
     manager = writer = eval_writer = None
     if model_dir:
-      checkpoint_dir = model_dir
-      if not strategy.extended.should_checkpoint:
-        checkpoint_dir = os.path.join(
-            model_dir, f"worker_{input_context.input_pipeline_id}")
+      checkpoint_dir = runtime.writer_directory(model_dir, strategy)
       # One writer per directory, for the run's life.
       run_directory.enter_context(run_lock.hold(checkpoint_dir))
       manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,

@@ -1,6 +1,7 @@
 """Distribution strategy, mixed precision and exact resumption for the binaries."""
 
 import contextlib
+import os
 
 import tensorflow as tf
 import tf_keras
@@ -53,6 +54,15 @@ def worker_input_context(strategy: tf.distribute.Strategy
   return tf.distribute.InputContext(
       num_input_pipelines=num_pipelines, input_pipeline_id=pipeline,
       num_replicas_in_sync=strategy.num_replicas_in_sync)
+
+
+def writer_directory(directory: str, strategy: tf.distribute.Strategy) -> str:
+  """Where this worker writes: `directory` for the chief, else its own
+  `directory/worker_<i>`, since a worker's input position is its own."""
+  if strategy.extended.should_checkpoint:
+    return directory
+  return os.path.join(
+      directory, f"worker_{worker_input_context(strategy).input_pipeline_id}")
 
 
 @contextlib.contextmanager
