@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  registers the serving export's ops
 
 from conftest import REPO
 
@@ -88,7 +90,8 @@ def test_killed_fine_tuning_resumes_to_identical_weights(files, finished,
       expected["model/classifier/out_proj/kernel/.ATTRIBUTES/VARIABLE_VALUE"])
 
 
-def test_best_epoch_is_kept_and_evaluates_alone(files, finished, tmp_path):
+def test_best_epoch_is_kept_evaluates_and_exports_alone(files, finished,
+                                                       tmp_path):
   output_dir, stdout = finished
   scores = [json.loads(line.split(": ", 1)[1])["SST-2"]["accuracy"]
             for line in stdout.splitlines() if line.startswith("epoch ")]
@@ -98,13 +101,18 @@ def test_best_epoch_is_kept_and_evaluates_alone(files, finished, tmp_path):
   assert best["value"] == max(scores)
   assert best["epoch"] == scores.index(max(scores)) + 1
 
-  # --nodo_train scores the best model again: the same numbers, no training.
+  # --nodo_train scores the best model again (the same numbers, no
+  # training) and exports it.
+  serving, hub_encoder = tmp_path / "serving", tmp_path / "hub"
   stdout = _run(_command(files, tmp_path / "scored", "--nodo_train",
-                         f"--init_checkpoint={output_dir}"))
+                         f"--init_checkpoint={output_dir}",
+                         f"--export_dir={serving}",
+                         f"--hub_export_dir={hub_encoder}"))
   assert "training examples" not in stdout
   assert f"model from {output_dir / 'best'}" in stdout
   assert (json.loads((tmp_path / "scored" / "eval_results.json").read_text())
           == best["results"])
+  _check_exports(files, serving, hub_encoder, best)
 
 
 def test_evaluation_only_needs_a_kept_model(files, tmp_path):
@@ -115,17 +123,8 @@ def test_evaluation_only_needs_a_kept_model(files, tmp_path):
   assert "no fine-tuned model in" in run.stderr
 
 
-def test_kept_model_exports_for_serving_and_as_hub_encoder(files, finished,
-                                                           tmp_path):
-  output_dir, _ = finished
-  serving, hub_encoder = tmp_path / "serving", tmp_path / "hub"
-  _run(_command(files, tmp_path / "scored", "--nodo_train",
-                f"--init_checkpoint={output_dir}", f"--export_dir={serving}",
-                f"--hub_export_dir={hub_encoder}"))
-  best = json.loads((output_dir / "best" / "best.json").read_text())
-
-  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
-  import tensorflow_text  # noqa: F401  pylint: disable=unused-import,g-import-not-at-top
+def _check_exports(files, serving, hub_encoder, best):
+  """The serving export answers like the best model; the Hub encoder loads."""
   serve = tf.saved_model.load(str(serving)).signatures["serving_default"]
   assert list(serve.structured_input_signature[1]) == ["text"]
   assert sorted(serve.structured_outputs) == ["label_ids", "labels",
