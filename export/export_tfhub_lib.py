@@ -144,13 +144,50 @@ def export_fine_tuned_encoder(export_path: str, encoder, *, vocab_file: str,
                   do_lower_case, overwrite)
 
 
+def _named_outputs(outputs):
+  """Outputs flat and named as documented: a list's by the legacy names,
+  `encoder_outputs` as `encoder_outputs_<i>`."""
+  if isinstance(outputs, (list, tuple)):
+    outputs = dict(zip(("pooled_output", "sequence_output"), outputs))
+  named = {}
+  for key, value in outputs.items():
+    if isinstance(value, (list, tuple)):
+      named.update({f"{key}_{i}": tensor for i, tensor in enumerate(value)})
+    else:
+      named[key] = value
+  return named
+
+
+def _save_with_endpoints(model, staging):
+  """Saves `model` with a `serving_default` and a `serve` function.
+
+  Keras would name the signature's outputs after the layers that make them
+  (`discriminator`, `discriminator_1`, ...); ours carry the documented names,
+  inputs too. `serve` takes the model's input structure positionally, as
+  Keras 3's `TFSMLayer(path)` calls its default endpoint.
+  """
+  spec = tf.nest.map_structure(
+      lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]),
+      model.input)
+  model.serve = tf.function(lambda inputs: model(inputs, training=False),
+                            input_signature=[spec])
+
+  @tf.function(input_signature=tf.nest.flatten(spec))
+  def serving_default(*flat):
+    return _named_outputs(model.serve(tf.nest.pack_sequence_as(spec, flat)))
+
+  model.save(staging, include_optimizer=False, save_format="tf",
+             signatures={"serving_default":
+                         serving_default.get_concrete_function()})
+
+
 def _save_hub_model(export_path, model, vocab_file, do_lower_case, overwrite):
   with tempfile.TemporaryDirectory() as vocab_dir, \
       atomic_directory(export_path, overwrite) as staging:
     model.vocab_file = tf.saved_model.Asset(private_copy(vocab_file,
                                                           vocab_dir))
     model.do_lower_case = tf.Variable(do_lower_case, trainable=False)
-    model.save(staging, include_optimizer=False, save_format="tf")
+    _save_with_endpoints(model, staging)
 
 
 def create_preprocessing(*, vocab_file: str, do_lower_case: bool,
@@ -187,4 +224,4 @@ def export_preprocessing(export_path: str, *, vocab_file: str,
     preprocessing = create_preprocessing(
         vocab_file=private_copy(vocab_file, vocab_dir),
         do_lower_case=do_lower_case, default_seq_length=default_seq_length)
-    preprocessing.save(staging, include_optimizer=False, save_format="tf")
+    _save_with_endpoints(preprocessing, staging)

@@ -1,5 +1,6 @@
 """TF-Hub-style exports, used the way the google/electra_* model pages show."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -142,6 +143,70 @@ def test_identity_pooler_and_attributes(exported):
   assert loaded.variables and loaded.trainable_variables
   assert isinstance(list(loaded.regularization_losses), list)
   assert "serving_default" in loaded.signatures
+
+
+# serving_default's inputs and outputs, named as the Hub API documents them.
+SIGNATURES = dict(
+    encoder=(["input_mask", "input_type_ids", "input_word_ids"],
+             ["default", "pooled_output", "sequence_output"]),
+    legacy=(["input_mask", "input_word_ids", "segment_ids"],
+            ["pooled_output", "sequence_output"]),
+    preprocess=(["sentences"],
+                ["input_mask", "input_type_ids", "input_word_ids"]),
+)
+
+
+@pytest.mark.parametrize("name", list(SIGNATURES))
+def test_serving_signature_names(exported, name):
+  signature = tf.saved_model.load(exported[name]).signatures["serving_default"]
+  inputs, outputs = SIGNATURES[name]
+  if name == "encoder":
+    outputs = sorted(outputs + [f"encoder_outputs_{i}"
+                                for i in range(exported["layers"])])
+  assert sorted(signature.structured_input_signature[1]) == inputs
+  assert sorted(signature.structured_outputs) == outputs
+  if name == "encoder":  # as TF Serving clients see them
+    listing = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "saved_model_cli"),
+         "show", "--dir", exported[name], "--tag_set", "serve",
+         "--signature_def", "serving_default"],
+        capture_output=True, text=True, check=True).stdout
+    for key in inputs + outputs:
+      assert f"['{key}'] tensor_info" in listing, listing
+
+
+_KERAS_3 = """
+import json, sys
+import keras
+import tensorflow as tf
+import tensorflow_text
+assert keras.__version__.startswith("3."), keras.__version__
+preprocess = keras.layers.TFSMLayer(sys.argv[1])
+encoder = keras.layers.TFSMLayer(sys.argv[2])
+text = keras.Input(shape=(), dtype="string")
+outputs = encoder(preprocess(text))
+model = keras.Model(text, [outputs["pooled_output"],
+                           keras.layers.Dense(2)(outputs["pooled_output"])])
+pooled, logits = model(tf.constant(json.loads(sys.argv[3])))
+print(json.dumps(dict(pooled=pooled.numpy().tolist(),
+                      logits_shape=list(logits.shape))))
+"""
+
+
+def test_keras_3_tfsmlayer_recipe(exported):
+  """The README's Keras 3 path: both exports in a Keras 3 functional model."""
+  env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+  run = subprocess.run(
+      [sys.executable, "-c", _KERAS_3, exported["preprocess"],
+       exported["encoder"], json.dumps(SENTENCES)], cwd=REPO, env=env,
+      capture_output=True, text=True, timeout=300, check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  result = json.loads(run.stdout.strip().splitlines()[-1])
+  assert result["logits_shape"] == [len(SENTENCES), 2]
+  inputs = hub.load(exported["preprocess"])(tf.constant(SENTENCES))
+  np.testing.assert_allclose(
+      result["pooled"], hub.load(exported["encoder"])(inputs)["pooled_output"],
+      atol=1e-6)
 
 
 def test_no_source_path_leaks(exported):
