@@ -2,7 +2,12 @@
 
   python -m export.export_tfhub --config=small --checkpoint=/tmp/run \
     --export_path=/tmp/electra_small --preprocessing_export_path=/tmp/preprocess
+
+With only --preprocessing_export_path (and --vocab_file), it writes the
+preprocessing model alone. Every target is checked before anything is written.
 """
+
+import os
 
 from absl import app
 from absl import flags
@@ -18,8 +23,9 @@ _PARAMS_OVERRIDE = flags.DEFINE_string("params_override", None,
                                        "Config overrides, as in run_pretraining.")
 _CHECKPOINT = flags.DEFINE_string(
     "checkpoint", None, "Checkpoint path or model_dir of run_pretraining.")
-_EXPORT_PATH = flags.DEFINE_string("export_path", None,
-                                   "Directory to write the encoder to.")
+_EXPORT_PATH = flags.DEFINE_string(
+    "export_path", None, "Directory to write the encoder to (needs --config "
+    "and --checkpoint).")
 _NETWORK = flags.DEFINE_enum(
     "network", None, list(models.ElectraPretrainer.NETWORKS +
                           models.MaskedLMPretrainer.NETWORKS),
@@ -42,20 +48,29 @@ _SEQ_LENGTH = flags.DEFINE_integer(
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Replace existing export directories.")
 
-flags.mark_flags_as_required(["config", "checkpoint", "export_path",
-                              "vocab_file"])
+flags.mark_flags_as_required(["vocab_file"])
 
 
 def main(argv):
   del argv
-  experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
-  pretrainer = builders.restore_pretrainer(experiment.model, _CHECKPOINT.value)
-  export_tfhub_lib.export_encoder(
-      _EXPORT_PATH.value, pretrainer, vocab_file=_VOCAB_FILE.value,
-      do_lower_case=_DO_LOWER_CASE.value, network=_NETWORK.value,
-      with_mlm=_WITH_MLM.value, legacy=_LEGACY.value,
-      overwrite=_OVERWRITE.value)
-  print(f"wrote {_EXPORT_PATH.value}")
+  if not (_EXPORT_PATH.value or _PREPROCESSING_PATH.value):
+    raise app.UsageError("give --export_path (with --config and --checkpoint) "
+                         "and/or --preprocessing_export_path")
+  if _EXPORT_PATH.value and not (_CONFIG.value and _CHECKPOINT.value):
+    raise app.UsageError("--export_path needs --config and --checkpoint")
+  for path in (_EXPORT_PATH.value, _PREPROCESSING_PATH.value):
+    if path and os.path.exists(path) and not _OVERWRITE.value:
+      raise app.UsageError(f"{path} exists; pass --overwrite to replace it")
+  if _EXPORT_PATH.value:
+    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+    pretrainer = builders.restore_pretrainer(experiment.model,
+                                             _CHECKPOINT.value)
+    export_tfhub_lib.export_encoder(
+        _EXPORT_PATH.value, pretrainer, vocab_file=_VOCAB_FILE.value,
+        do_lower_case=_DO_LOWER_CASE.value, network=_NETWORK.value,
+        with_mlm=_WITH_MLM.value, legacy=_LEGACY.value,
+        overwrite=_OVERWRITE.value)
+    print(f"wrote {_EXPORT_PATH.value}")
   if _PREPROCESSING_PATH.value:
     export_tfhub_lib.export_preprocessing(
         _PREPROCESSING_PATH.value, vocab_file=_VOCAB_FILE.value,

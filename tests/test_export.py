@@ -334,6 +334,26 @@ def test_command_line(exported, tmp_path):
   assert again.returncode != 0 and "--overwrite" in again.stderr
 
 
+def test_command_line_exports_preprocessing_alone_and_checks_targets_first(
+    exported, tmp_path):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  base = [sys.executable, "-m", "export.export_tfhub", f"--vocab_file={VOCAB}",
+          f"--preprocessing_export_path={tmp_path / 'preprocess'}"]
+  subprocess.run(base, cwd=REPO, check=True, env=env, capture_output=True)
+  np.testing.assert_array_equal(
+      hub.load(str(tmp_path / "preprocess"))(tf.constant(SENTENCES))[
+          "input_word_ids"],
+      hub.load(exported["preprocess"])(tf.constant(SENTENCES))[
+          "input_word_ids"])
+  # The preprocessing target exists: refused before the encoder is written.
+  run = subprocess.run(
+      base + ["--config=tiny", f"--checkpoint={exported['checkpoint_dir']}",
+              f"--export_path={tmp_path / 'encoder'}"],
+      cwd=REPO, env=env, capture_output=True, text=True, check=False)
+  assert run.returncode != 0 and "--overwrite" in run.stderr
+  assert not (tmp_path / "encoder").exists()
+
+
 def test_masked_lm_run_exports_its_encoder_and_head(tmp_path):
   experiment = configs.load_experiment("tiny", "model.objective=mlm")
   trained = builders.build_pretrainer(experiment.model, seed=0)
