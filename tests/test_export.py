@@ -317,41 +317,33 @@ def test_existing_target_is_refused_and_failures_leave_nothing(
 
 
 def test_command_line(exported, tmp_path):
-  command = [sys.executable, "-m", "export.export_tfhub", "--config=tiny",
-             f"--checkpoint={exported['checkpoint_dir']}",
-             f"--export_path={tmp_path / 'encoder'}", f"--vocab_file={VOCAB}",
-             f"--preprocessing_export_path={tmp_path / 'preprocess'}",
-             "--network=generator"]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  subprocess.run(command, cwd=REPO, check=True, env=env, capture_output=True)
+  export = [sys.executable, "-m", "export.export_tfhub", "--config=tiny",
+            f"--checkpoint={exported['checkpoint_dir']}",
+            f"--vocab_file={VOCAB}", "--network=generator"]
+  subprocess.run(export + [f"--export_path={tmp_path / 'encoder'}"],
+                 cwd=REPO, check=True, env=env, capture_output=True)
+  # The preprocessing model alone needs no checkpoint or config.
+  subprocess.run([sys.executable, "-m", "export.export_tfhub",
+                  f"--vocab_file={VOCAB}",
+                  f"--preprocessing_export_path={tmp_path / 'preprocess'}"],
+                 cwd=REPO, check=True, env=env, capture_output=True)
   generator = hub.load(str(tmp_path / "encoder"))
   inputs = hub.load(str(tmp_path / "preprocess"))(tf.constant(SENTENCES))
+  np.testing.assert_array_equal(
+      inputs["input_word_ids"],
+      hub.load(exported["preprocess"])(tf.constant(SENTENCES))[
+          "input_word_ids"])
   expected = exported["pretrainer"].generator_network(inputs)
   np.testing.assert_allclose(generator(inputs)["sequence_output"],
                              expected["sequence_output"], atol=1e-5)
-  again = subprocess.run(command, cwd=REPO, env=env, capture_output=True,
-                         text=True, check=False)
-  assert again.returncode != 0 and "--overwrite" in again.stderr
-
-
-def test_command_line_exports_preprocessing_alone_and_checks_targets_first(
-    exported, tmp_path):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  base = [sys.executable, "-m", "export.export_tfhub", f"--vocab_file={VOCAB}",
-          f"--preprocessing_export_path={tmp_path / 'preprocess'}"]
-  subprocess.run(base, cwd=REPO, check=True, env=env, capture_output=True)
-  np.testing.assert_array_equal(
-      hub.load(str(tmp_path / "preprocess"))(tf.constant(SENTENCES))[
-          "input_word_ids"],
-      hub.load(exported["preprocess"])(tf.constant(SENTENCES))[
-          "input_word_ids"])
-  # The preprocessing target exists: refused before the encoder is written.
-  run = subprocess.run(
-      base + ["--config=tiny", f"--checkpoint={exported['checkpoint_dir']}",
-              f"--export_path={tmp_path / 'encoder'}"],
+  # An existing target is refused before anything is written.
+  again = subprocess.run(
+      export + [f"--export_path={tmp_path / 'encoder_2'}",
+                f"--preprocessing_export_path={tmp_path / 'preprocess'}"],
       cwd=REPO, env=env, capture_output=True, text=True, check=False)
-  assert run.returncode != 0 and "--overwrite" in run.stderr
-  assert not (tmp_path / "encoder").exists()
+  assert again.returncode != 0 and "--overwrite" in again.stderr
+  assert not (tmp_path / "encoder_2").exists()
 
 
 def test_masked_lm_run_exports_its_encoder_and_head(tmp_path):
