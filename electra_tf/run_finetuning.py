@@ -116,9 +116,8 @@ def main(argv):
     return builders.build_encoder(experiment.model.discriminator,
                                   name="discriminator")
 
-  for path in (_EXPORT_DIR.value, _HUB_EXPORT_DIR.value):
-    if path and os.path.exists(path) and not _OVERWRITE.value:
-      raise app.UsageError(f"{path} exists; pass --overwrite to replace it")
+  export_tfhub_lib.check_targets(_EXPORT_DIR.value, _HUB_EXPORT_DIR.value,
+                                 overwrite=_OVERWRITE.value)
 
   def export(model):
     if _EXPORT_DIR.value:

@@ -7,8 +7,6 @@ With only --preprocessing_export_path (and --vocab_file), it writes the
 preprocessing model alone. Every target is checked before anything is written.
 """
 
-import os
-
 from absl import app
 from absl import flags
 
@@ -58,9 +56,8 @@ def main(argv):
                          "and/or --preprocessing_export_path")
   if _EXPORT_PATH.value and not (_CONFIG.value and _CHECKPOINT.value):
     raise app.UsageError("--export_path needs --config and --checkpoint")
-  for path in (_EXPORT_PATH.value, _PREPROCESSING_PATH.value):
-    if path and os.path.exists(path) and not _OVERWRITE.value:
-      raise app.UsageError(f"{path} exists; pass --overwrite to replace it")
+  export_tfhub_lib.check_targets(_EXPORT_PATH.value, _PREPROCESSING_PATH.value,
+                                 overwrite=_OVERWRITE.value)
   if _EXPORT_PATH.value:
     experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
     pretrainer = builders.restore_pretrainer(experiment.model,

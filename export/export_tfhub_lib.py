@@ -33,13 +33,19 @@ from electra_tf import layers as electra_layers
 from electra_tf.networks.electra_encoder import INPUT_KEYS
 
 
+def check_targets(*export_paths: Optional[str], overwrite: bool = False):
+  """Refuses existing export targets (unless `overwrite`) before any work."""
+  for path in export_paths:
+    if path and os.path.exists(path) and not overwrite:
+      raise FileExistsError(f"{os.path.abspath(path)} exists; pass "
+                            "overwrite=True (--overwrite) to replace it")
+
+
 @contextlib.contextmanager
 def atomic_directory(export_path: str, overwrite: bool = False):
   """Yields a temporary path that becomes `export_path` if the body succeeds."""
   export_path = os.path.abspath(export_path)
-  if os.path.exists(export_path) and not overwrite:
-    raise FileExistsError(f"{export_path} exists; pass overwrite=True "
-                          "(--overwrite) to replace it")
+  check_targets(export_path, overwrite=overwrite)
   parent = os.path.dirname(export_path)
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
