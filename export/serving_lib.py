@@ -45,7 +45,6 @@ class _Tokens(tf.Module):
   def __init__(self, vocab_file: str, do_lower_case: bool, seq_length: int):
     super().__init__()
     self.seq_length = seq_length
-    self.do_lower_case = do_lower_case
     self.tokenizer = electra_layers.BertTokenizer(
         vocab_file=vocab_file, lower_case=do_lower_case,
         tokenize_with_offsets=True)
@@ -81,24 +80,26 @@ class _Tokens(tf.Module):
     ids = append_for_empty(ids, tf.fill(tf.shape(empty), self.unk_id))
     starts = append_for_empty(starts, tf.zeros_like(empty))
     limits = append_for_empty(limits, tf.zeros_like(empty))
-    normalized = words.flat_values
-    if self.do_lower_case:
-      normalized = electra_layers.lower_case_like_bert(normalized)
-    return _Words(words, ids, starts, limits, normalized)
+    normalized = self.tokenizer.basic_tokenizer(words.flat_values)
+    normalized_length = tf.reduce_sum(normalized.with_flat_values(
+        tf.strings.length(normalized.flat_values, "UTF8_CHAR")), axis=1)
+    return _Words(words, ids, starts, limits, normalized_length)
 
 
 class _Words:
   """Whitespace-split words [batch, (words)] and their pieces.
 
   `pieces`, `starts`, `limits`: per word [words, (pieces)] ids and byte
-  offsets into the `normalized` word. `first_piece`: dense [batch, max_words]
+  offsets in the word; `normalized_length`: each word's characters after
+  BERT's normalization. `first_piece`: dense [batch, max_words]
   offsets of each word's first piece among its sentence's pieces; `present`:
   not padding.
   """
 
-  def __init__(self, words, pieces, starts, limits, normalized):
+  def __init__(self, words, pieces, starts, limits, normalized_length):
     self.words, self.pieces = words, pieces
-    self.starts, self.limits, self.normalized = starts, limits, normalized
+    self.starts, self.limits = starts, limits
+    self.normalized_length = normalized_length
     lengths = tf.RaggedTensor.from_row_lengths(
         pieces.row_lengths(), words.row_lengths()).to_tensor()
     self.ends = tf.cumsum(lengths, axis=1)
@@ -137,16 +138,16 @@ class _Words:
     first_word = tf.gather(piece_word, first)
     last_word = tf.gather(piece_word, last)
     words = pad(self.words.flat_values, "")
-    normalized = pad(self.normalized, "")
     characters = lambda text: tf.strings.length(text, "UTF8_CHAR")  # noqa
-    # Offsets in characters hold for the original where the normalized word
-    # has as many (lower-casing and dropping accents keep the count).
-    exact = tf.equal(characters(words), characters(normalized))
+    # Where normalizing changes a word's length (dropped characters, Hangul
+    # in NFD), BERT's get_final_text keeps the whole word; so do we.
+    exact = tf.equal(characters(words),
+                     tf.cast(pad(self.normalized_length, 0), tf.int32))
 
     def offset(word, byte_offsets, piece):
       """The piece's byte offset as a character offset; -1 if inexact."""
       prefix = tf.strings.substr(
-          tf.gather(normalized, word),
+          tf.gather(words, word),
           tf.zeros_like(piece, tf.int64),
           tf.gather(pad(byte_offsets.flat_values, 0), piece))
       return tf.where(tf.gather(exact, word), characters(prefix), -1)

@@ -12,11 +12,11 @@ from typing import Dict, List
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_text as tf_text
 
-from electra_tf.layers import lower_case_like_bert
+from electra_tf.layers import BertTokenizer
 
 SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
+_LINES_PER_BATCH = 4096
 
 
 def read_vocab_special_ids(vocab_file: str) -> Dict[str, int]:
@@ -52,12 +52,14 @@ def read_documents(path: str) -> List[List[str]]:
 
 def tokenize_lines(lines: List[str], vocab_file: str,
                    do_lower_case: bool = True) -> List[List[int]]:
-  """Word-piece ids of each line, lower-cased as BERT does when uncased."""
-  texts = tf.constant(lines or [""], tf.string)
-  if do_lower_case:
-    texts = lower_case_like_bert(texts)
-  tokenizer = tf_text.BertTokenizer(vocab_file, token_out_type=tf.int32)
-  return tokenizer.tokenize(texts).merge_dims(1, -1).to_list()[:len(lines)]
+  """Word-piece ids of each line, as BERT's tokenizer gives them."""
+  tokenize = tf.function(
+      BertTokenizer(vocab_file=vocab_file, lower_case=do_lower_case))
+  pieces = []
+  for start in range(0, len(lines), _LINES_PER_BATCH):
+    batch = tf.constant(lines[start:start + _LINES_PER_BATCH], tf.string)
+    pieces += tokenize(batch).merge_dims(1, -1).to_list()
+  return pieces
 
 
 def make_examples(text_file: str, vocab_file: str, seq_length: int,

@@ -7,5 +7,4 @@ from electra_tf.layers.layer_norm import LayerNormalization
 from electra_tf.layers.rtd_head import ReplacedTokenDetectionHead
 from electra_tf.layers.transformer_block import TransformerBlock
 from electra_tf.layers.bert_tokenizer import BertTokenizer
-from electra_tf.layers.bert_tokenizer import lower_case_like_bert
 from electra_tf.layers.classification_head import ClassificationHead
