@@ -18,11 +18,13 @@ when complete, so a failed export leaves nothing half-written.
 """
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
 from typing import Optional
 
+from absl import logging as absl_logging
 import numpy as np
 import tensorflow as tf
 import tf_keras
@@ -117,6 +119,25 @@ def create_encoder_model(pretrainer, network: Optional[str] = None,
   return model
 
 
+@contextlib.contextmanager
+def quiet_saver():
+  """Holds back TensorFlow's INFO chatter while saving.
+
+  (untraced functions, renamed captured inputs, sharding, fingerprints):
+  internals a user cannot act on. Warnings still show. A filter, since the
+  saver resets absl's logging levels.
+  """
+  loggers = [tf.get_logger(), absl_logging.get_absl_logger()]
+  warnings_only = lambda record: record.levelno >= logging.WARNING  # noqa
+  for logger in loggers:
+    logger.addFilter(warnings_only)
+  try:
+    yield
+  finally:
+    for logger in loggers:
+      logger.removeFilter(warnings_only)
+
+
 def private_copy(vocab_file, directory):
   """A copy of the vocab, so the source path is not recorded in the SavedModel."""
   if not tf.io.gfile.exists(vocab_file):
@@ -182,9 +203,9 @@ def _save_with_endpoints(model, staging):
   def serving_default(*flat):
     return _named_outputs(model.serve(tf.nest.pack_sequence_as(spec, flat)))
 
-  model.save(staging, include_optimizer=False, save_format="tf",
-             signatures={"serving_default":
-                         serving_default.get_concrete_function()})
+  with quiet_saver():
+    tf.saved_model.save(model, staging, signatures={
+        "serving_default": serving_default.get_concrete_function()})
 
 
 def _save_hub_model(export_path, model, vocab_file, do_lower_case, overwrite):

@@ -388,6 +388,7 @@ def export_serving(export_path: str, task, model, *, vocab_file: str,
                       vocab_file=tf.saved_model.Asset(vocab_copy),
                       do_lower_case=tf.Variable(do_lower_case,
                                                 trainable=False))
-    tf.saved_model.save(
-        module, staging,
-        signatures={"serving_default": serve.get_concrete_function()})
+    with export_tfhub_lib.quiet_saver():
+      tf.saved_model.save(
+          module, staging,
+          signatures={"serving_default": serve.get_concrete_function()})

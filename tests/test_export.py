@@ -317,17 +317,30 @@ def test_existing_target_is_refused_and_failures_leave_nothing(
 
 
 def test_command_line(exported, tmp_path):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  scratch = tmp_path / "scratch"  # where the exporter's temporary files go
+  scratch.mkdir()
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=str(scratch))
   export = [sys.executable, "-m", "export.export_tfhub", "--config=tiny",
             f"--checkpoint={exported['checkpoint_dir']}",
             f"--vocab_file={VOCAB}", "--network=generator"]
-  subprocess.run(export + [f"--export_path={tmp_path / 'encoder'}"],
-                 cwd=REPO, check=True, env=env, capture_output=True)
+  logs = subprocess.run(export + [f"--export_path={tmp_path / 'encoder'}"],
+                        cwd=REPO, check=True, env=env, capture_output=True,
+                        text=True).stderr
   # The preprocessing model alone needs no checkpoint or config.
-  subprocess.run([sys.executable, "-m", "export.export_tfhub",
-                  f"--vocab_file={VOCAB}",
-                  f"--preprocessing_export_path={tmp_path / 'preprocess'}"],
-                 cwd=REPO, check=True, env=env, capture_output=True)
+  logs += subprocess.run(
+      [sys.executable, "-m", "export.export_tfhub", f"--vocab_file={VOCAB}",
+       f"--preprocessing_export_path={tmp_path / 'preprocess'}"],
+      cwd=REPO, check=True, env=env, capture_output=True, text=True).stderr
+  # No saver chatter, and no temporary path recorded in any file.
+  for chatter in ("untraced functions", "unsupported characters", "Sharding",
+                  "fingerprint", "Compiled the loaded model"):
+    assert chatter not in logs
+  for model in ("encoder", "preprocess"):
+    for path in (tmp_path / model).rglob("*"):
+      if path.is_file():
+        content = path.read_bytes()
+        assert str(scratch).encode() not in content, path
+        assert b".export-" not in content, path  # nor the staging directory
   generator = hub.load(str(tmp_path / "encoder"))
   inputs = hub.load(str(tmp_path / "preprocess"))(tf.constant(SENTENCES))
   np.testing.assert_array_equal(
