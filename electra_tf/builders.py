@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import activations
+from electra_tf import checkpoint_fit
 from electra_tf.configs import EncoderConfig, PretrainerConfig
 from electra_tf.models import ElectraPretrainer
 from electra_tf.models import MaskedLMPretrainer
@@ -72,6 +73,7 @@ def restore_pretrainer(config: PretrainerConfig, checkpoint_path: str,
       raise ValueError(f"{checkpoint_path} holds a model.objective "
                        f"{objective} pretrainer; the config says "
                        f"{config.objective}")
+  checkpoint_fit.check(config, checkpoint_path)
   pretrainer = build_pretrainer(config, **kwargs)
   status = tf.train.Checkpoint(model=pretrainer).restore(checkpoint_path)
   status.expect_partial().assert_existing_objects_matched()

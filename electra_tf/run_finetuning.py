@@ -23,6 +23,7 @@ import tensorflow_hub as hub
 from official.nlp.tools import tokenization
 
 from electra_tf import builders
+from electra_tf import checkpoint_fit
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
@@ -86,6 +87,9 @@ def main(argv):
                                        common_flags.PARAMS_OVERRIDE.value)
   kept = (finetuning.kept_checkpoint(_INIT_CHECKPOINT.value)
           if _INIT_CHECKPOINT.value else None)
+  for fine_tuned in (kept, finetuning.kept_checkpoint(_OUTPUT_DIR.value)):
+    if fine_tuned and not _HUB_MODULE.value:
+      checkpoint_fit.check(experiment.model, fine_tuned)
   if _INIT_CHECKPOINT.value and _HUB_MODULE.value and not kept:
     raise app.UsageError("give a pretraining --init_checkpoint or "
                          "--hub_module, not both")

@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import builders
+from electra_tf import checkpoint_fit
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import evaluation
@@ -241,6 +242,7 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
                                            max_to_keep=3)
       if resume and manager.latest_checkpoint:
+        checkpoint_fit.check(config.model, manager.latest_checkpoint)
         # Slot variables do not exist yet; they are restored on creation.
         checkpoint.restore(
             manager.latest_checkpoint).assert_existing_objects_matched()

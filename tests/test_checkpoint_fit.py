@@ -1,0 +1,73 @@
+"""A checkpoint restored under a config of other sizes is refused, by name."""
+
+import os
+
+import pytest
+import tensorflow as tf
+
+from electra_tf import builders
+from electra_tf import checkpoint_fit
+from electra_tf import configs
+from electra_tf import run_pretraining
+
+from conftest import TEXT, VOCAB
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  """A two-step tiny pretraining run's directory."""
+  model_dir = str(tmp_path_factory.mktemp("run"))
+  experiment = configs.load_experiment(
+      "tiny", "train.num_train_steps=2,train.batch_size=2,train.seq_length=32")
+  run_pretraining.pretrain(experiment, VOCAB, train_text=TEXT,
+                           model_dir=model_dir, evaluate=False,
+                           steps_per_loop=2)
+  return model_dir, experiment
+
+
+def test_each_differing_size_is_named(tiny_run):
+  model_dir, _ = tiny_run
+  small = configs.load_experiment("small").model
+  with pytest.raises(ValueError) as error:
+    builders.restore_pretrainer(small, model_dir)
+  message = str(error.value)
+  assert "does not fit the config" in message
+  for line in ("discriminator hidden_size: checkpoint 128, config 256",
+               "discriminator num_layers: checkpoint 2, config 12",
+               "embeddings embedding_size: checkpoint 32, config 128",
+               "generator hidden_size: checkpoint 32, config 64"):
+    assert line in message
+  # A head count alone would restore without complaint (the kernels only
+  # reshape): it is named too.
+  heads = configs.load_experiment(
+      "tiny", "model.discriminator.num_attention_heads=2").model
+  assert checkpoint_fit.mismatches(
+      heads, tf.train.latest_checkpoint(model_dir)) == [
+          "discriminator num_attention_heads: checkpoint 4, config 2"]
+
+
+def test_masked_lm_and_matching_configs_pass(tiny_run, tmp_path):
+  model_dir, experiment = tiny_run
+  builders.restore_pretrainer(experiment.model, model_dir)
+  mlm = configs.load_experiment("tiny", "model.objective=mlm").model
+  path = tf.train.Checkpoint(model=builders.build_pretrainer(mlm)).save(
+      str(tmp_path / "ckpt"))
+  assert checkpoint_fit.mismatches(mlm, path) == []
+  wide = mlm.replace(discriminator=mlm.discriminator.replace(
+      intermediate_size=1024))
+  assert checkpoint_fit.mismatches(wide, path) == [
+      "encoder intermediate_size: checkpoint 512, config 1024"]
+
+
+def test_resume_under_another_config_is_refused(tiny_run):
+  model_dir, _ = tiny_run
+  other = configs.load_experiment(
+      "tiny", "train.num_train_steps=4,train.batch_size=2,train.seq_length=32,"
+      "model.discriminator.intermediate_size=256")
+  before = sorted(os.listdir(model_dir))
+  with pytest.raises(ValueError, match="discriminator intermediate_size: "
+                     "checkpoint 512, config 256"):
+    run_pretraining.pretrain(other, VOCAB, train_text=TEXT,
+                             model_dir=model_dir, evaluate=False,
+                             steps_per_loop=2)
+  assert sorted(os.listdir(model_dir)) == before
