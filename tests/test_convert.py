@@ -340,3 +340,34 @@ def test_keras_h5_that_is_not_a_transformers_model(tmp_path):
   (tmp_path / "empty").mkdir()
   with pytest.raises(FileNotFoundError, match="tf_model.h5"):
     weight_files.read_weights(str(tmp_path / "empty"))
+
+
+def test_command_line_reads_sizes_from_config_json(hf_dirs, batch, tmp_path):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  convert = [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+             f"--hf_discriminator={hf_dirs['disc_dir']}",
+             f"--hf_generator={hf_dirs['gen_dir']}"]
+  # No --config: config.json gives every size (generator_size 0.5).
+  subprocess.run(convert + [f"--output_dir={tmp_path / 'ours'}"], cwd=REPO,
+                 check=True, capture_output=True, env=env)
+  pretrainer = builders.restore_pretrainer(CONFIG, str(tmp_path / "ours"))
+  _assert_matches_hf(pretrainer, hf_dirs["disc"], hf_dirs["gen"], batch)
+  # A --config of other sizes is refused, naming each size.
+  wrong = subprocess.run(convert + ["--config=tiny",
+                                    f"--output_dir={tmp_path / 'other'}"],
+                         cwd=REPO, capture_output=True, text=True, env=env)
+  assert wrong.returncode != 0
+  assert "discriminator hidden_size: " in wrong.stderr
+  assert "has 48, the config says 128" in wrong.stderr
+  assert "generator num_attention_heads: " in wrong.stderr
+  assert not (tmp_path / "other").exists()
+
+
+def test_shape_errors_name_the_weight(hf_dirs):
+  narrow = CONFIG.replace(discriminator=CONFIG.discriminator.replace(
+      intermediate_size=80))
+  with pytest.raises(ValueError, match=(
+      r"electra.encoder.layer.0.intermediate.dense.weight has shape "
+      r"\(96, 48\), the model built from the config needs \(48, 80\)")):
+    pretrainer_weights.load_from_hf(builders.build_pretrainer(narrow),
+                                    hf_dirs["disc_dir"])

@@ -7,6 +7,11 @@ in; ours, Hugging Face or a TF-Hub export out.
     --vocab_file=data/vocab_uncased.txt
   python -m electra_tf.convert.convert_checkpoint --config=small \
     --checkpoint=/tmp/electra_small --hf_output_dir=/tmp/hf
+  python -m electra_tf.convert.convert_checkpoint \
+    --hf_discriminator=electra-small-discriminator --output_dir=/tmp/converted
+
+A Hugging Face model's sizes come from its config.json (`--config`, if also
+given, must agree); original TF1 checkpoints and our runs need `--config`.
 """
 
 import os
@@ -18,8 +23,12 @@ import tensorflow as tf
 from electra_tf import builders
 from electra_tf import configs
 from electra_tf.convert import pretrainer_weights
+from electra_tf.convert import weight_files
 
-_CONFIG = flags.DEFINE_string("config", None, "Preset name or YAML file.")
+_CONFIG = flags.DEFINE_string(
+    "config", None, "Preset name or YAML file. Optional with "
+    "--hf_discriminator, whose config.json gives the sizes (and is checked "
+    "against --config when both are given).")
 _PARAMS_OVERRIDE = flags.DEFINE_string("params_override", None,
                                        "Config overrides.")
 _TF1_CHECKPOINT = flags.DEFINE_string(
@@ -46,7 +55,6 @@ _VOCAB_FILE = flags.DEFINE_string("vocab_file", None,
                                   "Vocabulary, needed with --hub_export_path.")
 _DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True, "Uncased vocab.")
 
-flags.mark_flag_as_required("config")
 _SOURCES = ["tf1_checkpoint", "hf_discriminator", "checkpoint"]
 flags.register_multi_flags_validator(
     _SOURCES, lambda f: sum(bool(f[name]) for name in _SOURCES) == 1,
@@ -58,9 +66,65 @@ flags.register_multi_flags_validator(
     message="--hub_export_path needs --vocab_file")
 
 
+# The sizes a source's config must match for its weights to load.
+_SIZES = ("vocab_size", "embedding_size", "hidden_size", "num_layers",
+          "num_attention_heads", "intermediate_size", "max_position_embeddings",
+          "type_vocab_size", "hidden_act")
+
+
+def _differences(network, ours, theirs, source):
+  return [f"{network} {key}: {source} has {getattr(theirs, key)}, the config "
+          f"says {getattr(ours, key)}" for key in _SIZES
+          if getattr(ours, key) != getattr(theirs, key)]
+
+
+def _hf_experiment():
+  """The experiment for a Hugging Face source: its config.json's sizes,
+  checked against --config when given."""
+  discriminator = weight_files.read_hf_encoder_config(_HF_DISCRIMINATOR.value)
+  generator = (weight_files.read_hf_encoder_config(_HF_GENERATOR.value)
+               if _HF_GENERATOR.value else None)
+  if _CONFIG.value:
+    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+    model = experiment.model
+    lines = []
+    if discriminator:
+      lines += _differences("discriminator", model.discriminator,
+                            discriminator, _HF_DISCRIMINATOR.value)
+    if generator:
+      lines += _differences("generator", model.generator(), generator,
+                            _HF_GENERATOR.value)
+    if lines:
+      raise app.UsageError("--config does not fit the checkpoint:\n  " +
+                           "\n  ".join(lines))
+    return experiment
+  if discriminator is None:
+    raise app.UsageError(f"{_HF_DISCRIMINATOR.value} has no config.json; "
+                         "give --config with the model's sizes")
+  experiment = configs.load_experiment("small", _PARAMS_OVERRIDE.value)
+  model = experiment.model.replace(discriminator=discriminator)
+  if generator:
+    model = model.replace(
+        generator_size=generator.hidden_size / discriminator.hidden_size)
+    lines = _differences("generator", model.generator(), generator,
+                         _HF_GENERATOR.value)
+    if lines:
+      raise app.UsageError(
+          "the generator is not the discriminator scaled by one factor "
+          "(generator_size), which is all a config can describe yet:\n  " +
+          "\n  ".join(lines))
+  return experiment.replace(model=model)
+
+
 def main(argv):
   del argv
-  experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+  if _HF_DISCRIMINATOR.value:
+    experiment = _hf_experiment()
+  elif not _CONFIG.value:
+    raise app.UsageError("--config is needed with --tf1_checkpoint and "
+                         "--checkpoint (the sizes the model was made with)")
+  else:
+    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
   if _CHECKPOINT.value:
     pretrainer = builders.restore_pretrainer(experiment.model,
                                              _CHECKPOINT.value)
@@ -80,6 +144,9 @@ def main(argv):
                                       _HF_GENERATOR.value)
       if _HF_GENERATOR.value:
         networks += ("generator",)
+      elif _OUTPUT_DIR.value:
+        print("note: without --hf_generator the checkpoint's generator keeps "
+              "its random initial weights", flush=True)
   with_mlm = pretrainer.get_network(networks[-1]) is pretrainer.mlm_network
   if _OUTPUT_DIR.value:
     path = tf.train.Checkpoint(model=pretrainer).save(

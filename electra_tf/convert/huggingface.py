@@ -124,15 +124,18 @@ def task_model_entries(model) -> List[_Entry]:
   raise TypeError(f"No Hugging Face counterpart for {type(model).__name__}")
 
 
-def _to_ours(value, variable, layout):
+def _to_ours(value, variable, layout, name="a weight"):
   value = np.asarray(value)
+  stored, expected = value.shape, tuple(variable.shape)
   if layout.startswith("kernel"):
     value = value.T
-  if layout != "same":
-    value = value.reshape(variable.shape)
-  if tuple(variable.shape) != value.shape:
-    raise ValueError(f"Shape mismatch for {variable.name}: ours "
-                     f"{tuple(variable.shape)}, theirs {value.shape}")
+  if layout != "same" and value.size == np.prod(expected):
+    value = value.reshape(expected)
+  if value.shape != expected:
+    raise ValueError(f"{name} has shape {stored}, the model "
+                     f"built from the config needs {expected} (for "
+                     f"{variable.name}); are the config's sizes the "
+                     "checkpoint's?")
   return value.astype(variable.dtype.as_numpy_dtype)
 
 
@@ -159,7 +162,7 @@ def load(entries: List[_Entry], state_dict: Mapping[str, np.ndarray],
     raise ValueError(f"Hugging Face weights do not fit: missing {missing}, "
                      f"unused {unused}")
   for name, variable, layout in entries:
-    variable.assign(_to_ours(weights[name], variable, layout))
+    variable.assign(_to_ours(weights[name], variable, layout, prefix + name))
 
 
 def state_dict(entries: List[_Entry], prefix: str = "") -> Dict[str, np.ndarray]:
@@ -179,7 +182,8 @@ def load_encoder(encoder, weights: Mapping[str, np.ndarray],
     for name, variable, layout in embedding_entries(encoder.embeddings):
       value = weights.get(prefix + name)
       if value is not None and not np.array_equal(
-          _to_ours(value, variable, layout), variable.numpy()):
+          _to_ours(value, variable, layout, prefix + name),
+          variable.numpy()):
         raise ValueError(f"{prefix + name} differs from the shared embeddings "
                          "already loaded; ELECTRA's generator and "
                          "discriminator share one set")

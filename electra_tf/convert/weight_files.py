@@ -3,7 +3,7 @@
 import json
 import os
 import re
-from typing import Dict
+from typing import Dict, Optional
 
 import h5py
 import numpy as np
@@ -12,6 +12,8 @@ from safetensors import numpy as safetensors_numpy
 from electra_tf.configs import EncoderConfig
 
 _HF_ACTIVATIONS = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
+# transformers' names for the tanh approximation, all read as ours.
+_TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "tf_model.h5")
@@ -80,6 +82,42 @@ def read_weights(path: str) -> Dict[str, np.ndarray]:
     return _read_keras_h5(path)
   raise ValueError(f"Unknown weights format: {path} (expected .safetensors, "
                    ".bin or .h5)")
+
+
+def read_hf_encoder_config(path: str) -> Optional[EncoderConfig]:
+  """The encoder sizes of the transformers model at `path`, or None.
+
+  `path` is a model directory or a weights file beside its config.json.
+  ELECTRA's config names the embedding width; BERT's equals the hidden size.
+  """
+  directory = path if os.path.isdir(path) else os.path.dirname(path)
+  config_file = os.path.join(directory, "config.json")
+  if not os.path.isfile(config_file):
+    return None
+  with open(config_file, encoding="utf-8") as f:
+    hf = json.load(f)
+  activation = hf.get("hidden_act", "gelu")
+  activation = "gelu_tanh" if activation in _TANH_GELUS else activation
+  if activation not in _HF_ACTIVATIONS:
+    raise ValueError(f"{config_file}: hidden_act {activation!r} has no "
+                     f"counterpart here (one of gelu, {', '.join(_TANH_GELUS)}"
+                     ", relu)")
+  try:
+    return EncoderConfig(
+        vocab_size=hf["vocab_size"],
+        embedding_size=hf.get("embedding_size") or hf["hidden_size"],
+        hidden_size=hf["hidden_size"], num_layers=hf["num_hidden_layers"],
+        num_attention_heads=hf["num_attention_heads"],
+        intermediate_size=hf["intermediate_size"], hidden_act=activation,
+        hidden_dropout_prob=hf.get("hidden_dropout_prob", 0.1),
+        attention_probs_dropout_prob=hf.get("attention_probs_dropout_prob",
+                                            0.1),
+        max_position_embeddings=hf["max_position_embeddings"],
+        type_vocab_size=hf.get("type_vocab_size", 2),
+        layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
+        initializer_range=hf.get("initializer_range", 0.02))
+  except KeyError as e:
+    raise ValueError(f"{config_file} lacks {e.args[0]}") from None
 
 
 def hf_config(config: EncoderConfig, architecture: str) -> dict:
