@@ -183,9 +183,6 @@ class FinetuneConfig(base_config.Config):
              "warmup_proportion must be in [0, 1)")
     _require(self.head_type in HEAD_TYPES,
              f"head_type must be one of {HEAD_TYPES}, got {self.head_type!r}")
-    _require(self.max_query_length < self.max_seq_length - 3,
-             "max_query_length must leave room for the passage in "
-             "max_seq_length")
 
 
 @dataclasses.dataclass

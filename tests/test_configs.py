@@ -52,3 +52,17 @@ def test_bad_values_are_named(override, message):
 def test_unknown_preset_lists_the_presets():
   with pytest.raises(FileNotFoundError, match="small"):
     configs.load_experiment("medium")
+
+
+def test_squad_settings_are_checked_only_for_squad(tmp_path):
+  from electra_tf.tasks import question_answering  # pylint: disable=g-import-not-at-top
+  # A classification run may shorten sequences below SQuAD's query length.
+  config = configs.load_experiment("small", "finetune.max_seq_length=64")
+  assert config.finetune.max_query_length == 64
+  squad = tmp_path / "dev.json"
+  squad.write_text('{"data": []}', encoding="utf-8")
+  with pytest.raises(ValueError, match=(
+      r"finetune.max_query_length \(64\) leaves no room for the passage in "
+      r"finetune.max_seq_length \(64\).*below 61 \(e.g. 32\)")):
+    question_answering.QuestionAnsweringTask(
+        {"dev": [str(squad)]}, None, config.finetune)

@@ -107,6 +107,14 @@ class QuestionAnsweringTask:
 
   def __init__(self, files: Dict[str, Sequence[str]], tokenizer,
                config: FinetuneConfig, version_2: bool = True):
+    # Only SQuAD reads max_query_length, so only SQuAD checks it.
+    if config.max_query_length >= config.max_seq_length - 3:
+      raise ValueError(
+          f"finetune.max_query_length ({config.max_query_length}) leaves no "
+          "room for the passage in finetune.max_seq_length "
+          f"({config.max_seq_length}) beside [CLS] and two [SEP]s; set "
+          f"max_query_length below {config.max_seq_length - 3} (e.g. "
+          f"{config.max_seq_length // 2}) or raise max_seq_length")
     self.files, self.config, self.version_2 = files, config, version_2
     self.num_train_epochs = config.num_train_epochs or 2
     self.do_lower_case = tokenizer.basic_tokenizer.do_lower_case
