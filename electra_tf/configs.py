@@ -81,6 +81,12 @@ class PretrainerConfig(base_config.Config):
   # Generator width as a fraction of the discriminator's (paper: 1/4 for small
   # and large, 1/3 for base; small++ uses 1.0). Depth and embeddings are shared.
   generator_size: float = 0.25
+  # Sizes of the generator's own, each overriding generator_size's when > 0
+  # (e.g. 64 hidden / 2 heads / 128 intermediate), and its depth.
+  generator_hidden_size: int = 0
+  generator_num_attention_heads: int = 0
+  generator_intermediate_size: int = 0
+  generator_num_layers: int = 0
   mask_prob: float = 0.15
   # Share of masked positions replaced by [MASK]; the rest keep their token.
   mask_token_rate: float = 0.85
@@ -91,12 +97,17 @@ class PretrainerConfig(base_config.Config):
   disallow_correct: bool = False
 
   def generator(self) -> EncoderConfig:
-    """The generator encoder: the discriminator scaled by `generator_size`."""
+    """The generator encoder: the discriminator scaled by `generator_size`,
+    except for the sizes given as `generator_*`."""
     disc, scale = self.discriminator, self.generator_size
     return disc.replace(
-        hidden_size=int(round(disc.hidden_size * scale)),
-        num_attention_heads=max(1, int(round(disc.num_attention_heads * scale))),
-        intermediate_size=int(round(disc.intermediate_size * scale)))
+        hidden_size=self.generator_hidden_size or int(
+            round(disc.hidden_size * scale)),
+        num_attention_heads=self.generator_num_attention_heads or max(
+            1, int(round(disc.num_attention_heads * scale))),
+        intermediate_size=self.generator_intermediate_size or int(
+            round(disc.intermediate_size * scale)),
+        num_layers=self.generator_num_layers or disc.num_layers)
 
   def validate(self):
     _require(self.objective in OBJECTIVES,
@@ -105,6 +116,12 @@ class PretrainerConfig(base_config.Config):
     self.discriminator.validate()
     _require(0.0 < self.generator_size <= 1.0,
              f"generator_size must be in (0, 1], got {self.generator_size!r}")
+    for name in ("generator_hidden_size", "generator_num_attention_heads",
+                 "generator_intermediate_size", "generator_num_layers"):
+      value = getattr(self, name)
+      _require(isinstance(value, int) and value >= 0,
+               f"model.{name} must be an integer >= 0 (0: from "
+               f"generator_size), got {value!r}")
     self.generator().validate()
     _require(0.0 < self.mask_prob < 1.0,
              f"mask_prob must be in (0, 1), got {self.mask_prob!r}")

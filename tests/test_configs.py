@@ -66,3 +66,22 @@ def test_squad_settings_are_checked_only_for_squad(tmp_path):
       r"finetune.max_seq_length \(64\).*below 61 \(e.g. 32\)")):
     question_answering.QuestionAnsweringTask(
         {"dev": [str(squad)]}, None, config.finetune)
+
+
+def test_generator_sizes_of_its_own():
+  model = configs.load_experiment(
+      "small", "model.generator_hidden_size=64,"
+      "model.generator_num_attention_heads=2,"
+      "model.generator_intermediate_size=128,model.generator_num_layers=6"
+  ).model
+  generator = model.generator()
+  assert (generator.hidden_size, generator.num_attention_heads,
+          generator.intermediate_size, generator.num_layers,
+          generator.embedding_size) == (64, 2, 128, 6, 128)
+  # Unset sizes still follow generator_size (a quarter of small's).
+  half = configs.load_experiment("small",
+                                 "model.generator_num_layers=6").model
+  assert (half.generator().hidden_size, half.generator().num_layers) == (64, 6)
+  with pytest.raises(ValueError, match="generator_num_layers must be an "
+                     "integer >= 0"):
+    configs.load_experiment("small", "model.generator_num_layers=-1")

@@ -371,3 +371,34 @@ def test_shape_errors_name_the_weight(hf_dirs):
       r"\(96, 48\), the model built from the config needs \(48, 80\)")):
     pretrainer_weights.load_from_hf(builders.build_pretrainer(narrow),
                                     hf_dirs["disc_dir"])
+
+
+def test_independent_generator_round_trips(hf_dirs, batch, tmp_path):
+  """A generator that is no fraction of the discriminator (3 heads of 8,
+  intermediate 40, one layer) converts by config.json alone and back."""
+  torch.manual_seed(2)
+  config = _hf_config(24, 3, 40)
+  config.num_hidden_layers = 1
+  gen = transformers.ElectraForMaskedLM(config).eval()
+  gen.electra.embeddings.load_state_dict(
+      hf_dirs["disc"].electra.embeddings.state_dict())
+  gen.save_pretrained(tmp_path / "gen")
+  subprocess.run(
+      [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+       f"--hf_discriminator={hf_dirs['disc_dir']}",
+       f"--hf_generator={tmp_path / 'gen'}",
+       f"--output_dir={tmp_path / 'ours'}"],
+      cwd=REPO, check=True, capture_output=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  ours = CONFIG.replace(generator_hidden_size=24,
+                        generator_num_attention_heads=3,
+                        generator_intermediate_size=40, generator_num_layers=1)
+  pretrainer = builders.restore_pretrainer(ours, str(tmp_path / "ours"))
+  _assert_matches_hf(pretrainer, hf_dirs["disc"], gen, batch)
+  pretrainer_weights.save_as_hf(pretrainer, "generator", str(tmp_path / "hf"))
+  back = transformers.ElectraForMaskedLM.from_pretrained(tmp_path / "hf")
+  assert (back.config.num_attention_heads, back.config.intermediate_size,
+          back.config.num_hidden_layers) == (3, 40, 1)
+  for name, value in gen.state_dict().items():
+    np.testing.assert_array_equal(back.state_dict()[name].numpy(),
+                                  value.numpy(), err_msg=name)

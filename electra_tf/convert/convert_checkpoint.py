@@ -105,14 +105,16 @@ def _hf_experiment():
   model = experiment.model.replace(discriminator=discriminator)
   if generator:
     model = model.replace(
-        generator_size=generator.hidden_size / discriminator.hidden_size)
+        generator_hidden_size=generator.hidden_size,
+        generator_num_attention_heads=generator.num_attention_heads,
+        generator_intermediate_size=generator.intermediate_size,
+        generator_num_layers=generator.num_layers)
     lines = _differences("generator", model.generator(), generator,
                          _HF_GENERATOR.value)
-    if lines:
-      raise app.UsageError(
-          "the generator is not the discriminator scaled by one factor "
-          "(generator_size), which is all a config can describe yet:\n  " +
-          "\n  ".join(lines))
+    if lines:  # what the two networks share
+      raise app.UsageError("the generator does not share the discriminator's "
+                           "embeddings and activation:\n  " +
+                           "\n  ".join(lines))
   return experiment.replace(model=model)
 
 
