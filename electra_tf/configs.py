@@ -8,6 +8,7 @@ import dataclasses
 import os
 from typing import Optional
 
+import tensorflow as tf
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import params_dict
 
@@ -228,6 +229,26 @@ def preset_names():
                 if f.endswith(".yaml"))
 
 
+# Written next to the checkpoints of a run or a conversion, so that later
+# commands (export, conversion, fine-tuning) need no --config.
+RUN_CONFIG_FILE = "experiment.yaml"
+
+
+def save_run_config(config: ExperimentConfig, directory: str):
+  """Writes `config` to `directory`/experiment.yaml (whole or not at all)."""
+  path = os.path.join(directory, RUN_CONFIG_FILE)
+  params_dict.save_params_dict_to_yaml(config, path + ".incomplete")
+  tf.io.gfile.rename(path + ".incomplete", path, overwrite=True)
+
+
+def run_config(checkpoint_path: str) -> Optional[str]:
+  """The experiment.yaml beside a checkpoint (prefix or directory), if any."""
+  directory = (checkpoint_path if tf.io.gfile.isdir(checkpoint_path) else
+               os.path.dirname(checkpoint_path))
+  path = os.path.join(directory, RUN_CONFIG_FILE)
+  return path if tf.io.gfile.exists(path) else None
+
+
 def load_experiment(name_or_path: str,
                     params_override: Optional[str] = None) -> ExperimentConfig:
   """Loads a preset by name ("small", "base", ...) or a YAML file by path.
@@ -248,3 +269,18 @@ def load_experiment(name_or_path: str,
         config, params_override, is_strict=True)
   config.validate()
   return config
+
+
+def load_run_experiment(name_or_path: Optional[str],
+                        params_override: Optional[str],
+                        checkpoint_path: Optional[str],
+                        default: Optional[str] = None) -> ExperimentConfig:
+  """`name_or_path` (--config) if given, else the experiment.yaml the run or
+  conversion wrote beside `checkpoint_path`, else `default`."""
+  if not name_or_path and checkpoint_path:
+    name_or_path = run_config(checkpoint_path)
+  name_or_path = name_or_path or default
+  if not name_or_path:
+    raise ValueError(f"give --config: no {RUN_CONFIG_FILE} beside "
+                     f"{checkpoint_path} tells the model's sizes")
+  return load_experiment(name_or_path, params_override)

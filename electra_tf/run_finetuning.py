@@ -53,8 +53,9 @@ _LABELS = flags.DEFINE_list(
 _REGRESSION = flags.DEFINE_bool("regression", False,
                                 "custom: the label is a number.")
 _CONFIG = flags.DEFINE_string(
-    "config", "small", "Preset (" + ", ".join(configs.preset_names()) +
-    ") or YAML file: the encoder and its `finetune:` recipe.")
+    "config", None, "Preset (" + ", ".join(configs.preset_names()) +
+    ") or YAML file: the encoder and its `finetune:` recipe. Default: the "
+    "experiment.yaml beside --init_checkpoint's checkpoints, else small.")
 _INIT_CHECKPOINT = flags.DEFINE_string(
     "init_checkpoint", None, "run_pretraining checkpoint or model_dir whose "
     "discriminator (masked-LM runs: encoder) is fine-tuned; or a model kept "
@@ -83,8 +84,9 @@ flags.mark_flags_as_required(["task", "output_dir"])
 
 def main(argv):
   del argv
-  experiment = configs.load_experiment(_CONFIG.value,
-                                       common_flags.PARAMS_OVERRIDE.value)
+  experiment = configs.load_run_experiment(
+      _CONFIG.value, common_flags.PARAMS_OVERRIDE.value,
+      None if _HUB_MODULE.value else _INIT_CHECKPOINT.value, default="small")
   kept = (finetuning.kept_checkpoint(_INIT_CHECKPOINT.value)
           if _INIT_CHECKPOINT.value else None)
   for fine_tuned in (kept, finetuning.kept_checkpoint(_OUTPUT_DIR.value)):

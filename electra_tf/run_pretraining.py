@@ -248,6 +248,7 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
             manager.latest_checkpoint).assert_existing_objects_matched()
         print(f"resumed from {manager.latest_checkpoint} at step "
               f"{int(optimizer.iterations.numpy())}", flush=True)
+      configs.save_run_config(config, checkpoint_dir)
       if strategy.extended.should_save_summary:
         writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
         eval_writer = tf.summary.create_file_writer(

@@ -15,15 +15,16 @@ from electra_tf import configs
 from electra_tf import models
 from export import export_tfhub_lib
 
-_CONFIG = flags.DEFINE_string("config", None,
-                              "Preset name or YAML file the model was trained with.")
+_CONFIG = flags.DEFINE_string(
+    "config", None, "Preset name or YAML file the model was trained with; "
+    "default: the experiment.yaml the run wrote beside its checkpoints.")
 _PARAMS_OVERRIDE = flags.DEFINE_string("params_override", None,
                                        "Config overrides, as in run_pretraining.")
 _CHECKPOINT = flags.DEFINE_string(
     "checkpoint", None, "Checkpoint path or model_dir of run_pretraining.")
 _EXPORT_PATH = flags.DEFINE_string(
-    "export_path", None, "Directory to write the encoder to (needs --config "
-    "and --checkpoint).")
+    "export_path", None, "Directory to write the encoder to (needs "
+    "--checkpoint).")
 _NETWORK = flags.DEFINE_enum(
     "network", None, list(models.ElectraPretrainer.NETWORKS +
                           models.MaskedLMPretrainer.NETWORKS),
@@ -52,14 +53,15 @@ flags.mark_flags_as_required(["vocab_file"])
 def main(argv):
   del argv
   if not (_EXPORT_PATH.value or _PREPROCESSING_PATH.value):
-    raise app.UsageError("give --export_path (with --config and --checkpoint) "
-                         "and/or --preprocessing_export_path")
-  if _EXPORT_PATH.value and not (_CONFIG.value and _CHECKPOINT.value):
-    raise app.UsageError("--export_path needs --config and --checkpoint")
+    raise app.UsageError("give --export_path (with --checkpoint) and/or "
+                         "--preprocessing_export_path")
+  if _EXPORT_PATH.value and not _CHECKPOINT.value:
+    raise app.UsageError("--export_path needs --checkpoint")
   export_tfhub_lib.check_targets(_EXPORT_PATH.value, _PREPROCESSING_PATH.value,
                                  overwrite=_OVERWRITE.value)
   if _EXPORT_PATH.value:
-    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+    experiment = configs.load_run_experiment(
+        _CONFIG.value, _PARAMS_OVERRIDE.value, _CHECKPOINT.value)
     pretrainer = builders.restore_pretrainer(experiment.model,
                                              _CHECKPOINT.value)
     export_tfhub_lib.export_encoder(

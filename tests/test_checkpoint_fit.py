@@ -1,6 +1,8 @@
 """A checkpoint restored under a config of other sizes is refused, by name."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 import tensorflow as tf
@@ -10,7 +12,7 @@ from electra_tf import checkpoint_fit
 from electra_tf import configs
 from electra_tf import run_pretraining
 
-from conftest import TEXT, VOCAB
+from conftest import REPO, TEXT, VOCAB
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +73,24 @@ def test_resume_under_another_config_is_refused(tiny_run):
                              model_dir=model_dir, evaluate=False,
                              steps_per_loop=2)
   assert sorted(os.listdir(model_dir)) == before
+
+
+def test_runs_and_conversions_record_their_config(tiny_run, tmp_path):
+  model_dir, experiment = tiny_run
+  recorded = configs.load_run_experiment(None, None, model_dir)
+  assert recorded.as_dict() == experiment.as_dict()
+  # --config still wins; without either there is a clear request for one.
+  assert configs.load_run_experiment(
+      "small", None, model_dir).model.discriminator.hidden_size == 256
+  with pytest.raises(ValueError, match="give --config"):
+    configs.load_run_experiment(None, None, str(tmp_path))
+  # A conversion without --config reads it and writes it beside its output.
+  subprocess.run(
+      [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+       f"--checkpoint={model_dir}", f"--output_dir={tmp_path / 'converted'}"],
+      cwd=REPO, check=True, capture_output=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  converted = str(tmp_path / "converted")
+  assert configs.load_run_experiment(
+      None, None, converted).as_dict() == experiment.as_dict()
+  builders.restore_pretrainer(experiment.model, converted)

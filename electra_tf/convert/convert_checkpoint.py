@@ -11,7 +11,9 @@ in; ours, Hugging Face or a TF-Hub export out.
     --hf_discriminator=electra-small-discriminator --output_dir=/tmp/converted
 
 A Hugging Face model's sizes come from its config.json (`--config`, if also
-given, must agree); original TF1 checkpoints and our runs need `--config`.
+given, must agree); a run's or conversion's from the experiment.yaml written
+beside its checkpoints; original TF1 checkpoints need `--config`.
+`--output_dir` gets an experiment.yaml too, so later commands need none.
 """
 
 import os
@@ -28,7 +30,8 @@ from electra_tf.convert import weight_files
 _CONFIG = flags.DEFINE_string(
     "config", None, "Preset name or YAML file. Optional with "
     "--hf_discriminator, whose config.json gives the sizes (and is checked "
-    "against --config when both are given).")
+    "against --config when both are given), and with --checkpoint, beside "
+    "which the run wrote its experiment.yaml.")
 _PARAMS_OVERRIDE = flags.DEFINE_string("params_override", None,
                                        "Config overrides.")
 _TF1_CHECKPOINT = flags.DEFINE_string(
@@ -122,9 +125,12 @@ def main(argv):
   del argv
   if _HF_DISCRIMINATOR.value:
     experiment = _hf_experiment()
+  elif _CHECKPOINT.value:
+    experiment = configs.load_run_experiment(
+        _CONFIG.value, _PARAMS_OVERRIDE.value, _CHECKPOINT.value)
   elif not _CONFIG.value:
-    raise app.UsageError("--config is needed with --tf1_checkpoint and "
-                         "--checkpoint (the sizes the model was made with)")
+    raise app.UsageError("--config is needed with --tf1_checkpoint (the sizes "
+                         "the model was made with)")
   else:
     experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
   if _CHECKPOINT.value:
@@ -153,6 +159,7 @@ def main(argv):
   if _OUTPUT_DIR.value:
     path = tf.train.Checkpoint(model=pretrainer).save(
         os.path.join(_OUTPUT_DIR.value, "ckpt"))
+    configs.save_run_config(experiment, _OUTPUT_DIR.value)
     print(f"wrote {path}")
   if _HF_OUTPUT_DIR.value:
     for network in networks:
