@@ -339,3 +339,32 @@ def test_command_line_needs_text_columns_for_custom(tmp_path):
   assert run.returncode != 0
   assert "task custom needs --text_columns" in run.stderr
   assert not (tmp_path / "out").exists()
+
+
+def test_command_line_fine_tunes_a_hugging_face_directory(tmp_path):
+  """A transformers ELECTRA directory is fine-tuned as it is: sizes from its
+  config.json, vocabulary and casing from its tokenizer files, no --config."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  import transformers  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  model = transformers.ElectraForPreTraining(transformers.ElectraConfig(
+      embedding_size=16, hidden_size=48, num_hidden_layers=2,
+      num_attention_heads=4, intermediate_size=96,
+      max_position_embeddings=64))
+  hf_dir = tmp_path / "hf"
+  model.save_pretrained(hf_dir)
+  shutil.copy(VOCAB, hf_dir / "vocab.txt")
+  (hf_dir / "tokenizer_config.json").write_text('{"do_lower_case": true}')
+  command = [sys.executable, "-m", "electra_tf.run_finetuning", "--task=sst",
+             f"--data_dir={os.path.join(REVIEWS, 'sst')}",
+             f"--init_checkpoint={hf_dir}", f"--output_dir={tmp_path / 'out'}",
+             "--params_override=finetune.num_train_epochs=1,"
+             "finetune.max_seq_length=32,finetune.batch_size=64"]
+  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                       timeout=600, check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert f"encoder from {hf_dir} (transformers), vocabulary {hf_dir}" in (
+      run.stdout)
+  results = json.load(open(tmp_path / "out" / "eval_results.json"))
+  assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0

@@ -84,6 +84,30 @@ def read_weights(path: str) -> Dict[str, np.ndarray]:
                    ".bin or .h5)")
 
 
+def is_hf_model_dir(path: str) -> bool:
+  """Whether `path` is a transformers model directory (config + weights)."""
+  return (os.path.isfile(os.path.join(path, "config.json")) and
+          any(os.path.isfile(os.path.join(path, name))
+              for name in _WEIGHT_FILES))
+
+
+def hf_vocabulary(path: str):
+  """(vocab.txt, do_lower_case) of a transformers model directory, or None.
+
+  do_lower_case comes from tokenizer_config.json (transformers' default,
+  True, without one).
+  """
+  vocab = os.path.join(path, "vocab.txt")
+  if not os.path.isfile(vocab):
+    return None
+  settings = os.path.join(path, "tokenizer_config.json")
+  do_lower_case = True
+  if os.path.isfile(settings):
+    with open(settings, encoding="utf-8") as f:
+      do_lower_case = bool(json.load(f).get("do_lower_case", True))
+  return vocab, do_lower_case
+
+
 def read_hf_encoder_config(path: str) -> Optional[EncoderConfig]:
   """The encoder sizes of the transformers model at `path`, or None.
 
