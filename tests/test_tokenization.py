@@ -132,11 +132,14 @@ class Vocabulary:
         default_seq_length=SEQ_LENGTH)
     self.preprocess = hub.load(export_dir)
     self.full = tokenization.FullTokenizer(vocab_file, lower_case)
+    # Positional: with transformers 5, vocab_file=path silently builds a
+    # five-token vocabulary.
     self.fast = transformers.BertTokenizerFast(vocab_file,
                                                do_lower_case=lower_case)
     with open(vocab_file, encoding="utf-8") as f:
-      self.words = [line.strip() for line in f
-                    if line.strip().isalpha()][2000:]
+      lines = [line.strip() for line in f]
+    assert len(self.fast) == len(lines)
+    self.words = [line for line in lines if line.isalpha()][2000:]
 
   def references(self, texts):
     """transformers' ids, and which texts Model Garden's equal."""
