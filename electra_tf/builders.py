@@ -32,7 +32,7 @@ def build_pretrainer(config: PretrainerConfig, seed: Optional[int] = None,
   shared = dict(
       vocab_size=disc_config.vocab_size,
       num_token_predictions=config.max_predictions_per_seq,
-      mlm_activation=activations.get_activation(disc_config.hidden_act),
+      mlm_activation=activations.get_activation(config.masked_lm_head_act()),
       mlm_initializer=tf_keras.initializers.TruncatedNormal(
           stddev=disc_config.initializer_range),
       mask_prob=config.mask_prob,
@@ -47,6 +47,7 @@ def build_pretrainer(config: PretrainerConfig, seed: Optional[int] = None,
   return ElectraPretrainer(
       generator_network=generator,
       discriminator_network=discriminator,
+      rtd_activation=activations.get_activation(disc_config.hidden_act),
       disallow_correct=config.disallow_correct,
       temperature=config.temperature,
       **shared)

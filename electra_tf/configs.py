@@ -88,6 +88,10 @@ class PretrainerConfig(base_config.Config):
   generator_num_attention_heads: int = 0
   generator_intermediate_size: int = 0
   generator_num_layers: int = 0
+  # Activation of the masked-LM (generator) head; empty: the encoder's
+  # hidden_act, as in the original ELECTRA code. transformers' ELECTRA always
+  # uses the exact "gelu" there, so its weights are read with "gelu".
+  generator_head_act: str = ""
   mask_prob: float = 0.15
   # Share of masked positions replaced by [MASK]; the rest keep their token.
   mask_token_rate: float = 0.85
@@ -96,6 +100,9 @@ class PretrainerConfig(base_config.Config):
   disc_weight: float = 50.0
   temperature: float = 1.0
   disallow_correct: bool = False
+
+  def masked_lm_head_act(self) -> str:
+    return self.generator_head_act or self.discriminator.hidden_act
 
   def generator(self) -> EncoderConfig:
     """The generator encoder: the discriminator scaled by `generator_size`,
@@ -117,6 +124,9 @@ class PretrainerConfig(base_config.Config):
     self.discriminator.validate()
     _require(0.0 < self.generator_size <= 1.0,
              f"generator_size must be in (0, 1], got {self.generator_size!r}")
+    _require(self.generator_head_act in ("",) + ACTIVATIONS,
+             f"model.generator_head_act must be empty or one of "
+             f"{ACTIVATIONS}, got {self.generator_head_act!r}")
     for name in ("generator_hidden_size", "generator_num_attention_heads",
                  "generator_intermediate_size", "generator_num_layers"):
       value = getattr(self, name)

@@ -1,7 +1,9 @@
 """Our encoder and heads against Hugging Face transformers' ELECTRA (PyTorch).
 
 Random Hugging Face models are loaded into ours, with embedding_size !=
-hidden_size, and outputs must agree to 1e-5 (max abs).
+hidden_size, and outputs must agree to 1e-5 (max abs), with the exact GELU
+and with the tanh approximation (transformers' gelu_new, our gelu_tanh; its
+generator head applies the exact GELU either way).
 """
 
 import numpy as np
@@ -17,20 +19,25 @@ from electra_tf.convert import huggingface
 ATOL = 1e-5
 
 
-def _hf_config(hidden, heads, intermediate):
+ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh"}  # theirs: ours
+
+
+def _hf_config(hidden, heads, intermediate, activation):
   return transformers.ElectraConfig(
       vocab_size=30522, embedding_size=16, hidden_size=hidden,
       num_hidden_layers=3, num_attention_heads=heads,
-      intermediate_size=intermediate, hidden_act="gelu",
+      intermediate_size=intermediate, hidden_act=activation,
       max_position_embeddings=64, type_vocab_size=2, layer_norm_eps=1e-12,
       initializer_range=0.2)
 
 
-@pytest.fixture(scope="module")
-def hf_models():
+@pytest.fixture(scope="module", params=sorted(ACTIVATIONS))
+def hf_models(request):
   torch.manual_seed(0)
-  disc = transformers.ElectraForPreTraining(_hf_config(48, 4, 96)).eval()
-  gen = transformers.ElectraForMaskedLM(_hf_config(24, 2, 48)).eval()
+  disc = transformers.ElectraForPreTraining(
+      _hf_config(48, 4, 96, request.param)).eval()
+  gen = transformers.ElectraForMaskedLM(
+      _hf_config(24, 2, 48, request.param)).eval()
   # ELECTRA's generator and discriminator share their embeddings.
   gen.electra.embeddings.load_state_dict(disc.electra.embeddings.state_dict())
   gen.generator_lm_head.weight = gen.electra.embeddings.word_embeddings.weight
@@ -44,8 +51,9 @@ def pretrainer(hf_models):
       discriminator=configs.EncoderConfig(
           embedding_size=16, hidden_size=48, num_layers=3,
           num_attention_heads=4, intermediate_size=96,
-          max_position_embeddings=64),
-      generator_size=0.5, max_predictions_per_seq=4)
+          max_position_embeddings=64,
+          hidden_act=ACTIVATIONS[disc.config.hidden_act]),
+      generator_size=0.5, max_predictions_per_seq=4, generator_head_act="gelu")
   model = builders.build_pretrainer(config, seed=0)
   disc_state = {k: v.numpy() for k, v in disc.state_dict().items()}
   gen_state = {k: v.numpy() for k, v in gen.state_dict().items()}

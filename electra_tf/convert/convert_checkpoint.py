@@ -97,6 +97,10 @@ def _hf_experiment():
     if generator:
       lines += _differences("generator", model.generator(), generator,
                             _HF_GENERATOR.value)
+      if model.masked_lm_head_act() != "gelu":
+        lines.append("generator head activation: transformers' is gelu, the "
+                     f"config's {model.masked_lm_head_act()} (set "
+                     "model.generator_head_act=gelu)")
     if lines:
       raise app.UsageError("--config does not fit the checkpoint:\n  " +
                            "\n  ".join(lines))
@@ -105,7 +109,9 @@ def _hf_experiment():
     raise app.UsageError(f"{_HF_DISCRIMINATOR.value} has no config.json; "
                          "give --config with the model's sizes")
   experiment = configs.load_experiment("small", _PARAMS_OVERRIDE.value)
-  model = experiment.model.replace(discriminator=discriminator)
+  # transformers' generator head always applies the exact GELU.
+  model = experiment.model.replace(discriminator=discriminator,
+                                   generator_head_act="gelu")
   if generator:
     model = model.replace(
         generator_hidden_size=generator.hidden_size,

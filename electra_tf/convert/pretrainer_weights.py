@@ -68,6 +68,12 @@ def save_as_hf(pretrainer, network: str, output_dir: str):
         huggingface.DISCRIMINATOR_HEAD_PREFIX))
     architecture = "ElectraForPreTraining"
   else:
+    activation = pretrainer.get_config()["mlm_activation"]
+    if activation != "electra_tf>gelu":
+      print(f"warning: the masked-LM head applies {activation}; "
+            "transformers' ElectraForMaskedLM applies the exact GELU, so its "
+            "logits will differ slightly (train with "
+            "model.generator_head_act=gelu to match)", flush=True)
     weights.update(huggingface.state_dict(
         huggingface.generator_head_entries(pretrainer.masked_lm),
         huggingface.GENERATOR_HEAD_PREFIX))

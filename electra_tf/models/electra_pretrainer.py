@@ -7,6 +7,7 @@ import tf_keras
 from official.modeling import tf_utils
 from official.nlp.modeling import layers as nlp_layers
 
+from electra_tf import keras_config
 from electra_tf.layers import ReplacedTokenDetectionHead
 from electra_tf.models.pretrainer_base import PretrainerBase
 from electra_tf.ops import masking
@@ -33,7 +34,8 @@ class ElectraPretrainer(PretrainerBase):
     discriminator_network: encoder returning a dict with `sequence_output`.
     vocab_size: size of the generator's output vocabulary.
     num_token_predictions: P, the number of masked positions per sequence.
-    mlm_activation: activation of the MLM and replaced-token-detection heads.
+    mlm_activation: activation of the MLM head, and of the
+      replaced-token-detection head unless `rtd_activation` is given.
     mlm_initializer: initializer of the heads.
     output_type: "logits" or "predictions" (log-probabilities) for lm_outputs.
     disallow_correct: never sample the original token.
@@ -50,7 +52,8 @@ class ElectraPretrainer(PretrainerBase):
                num_token_predictions: int, mlm_activation=None,
                mlm_initializer="glorot_uniform", output_type: str = "logits",
                disallow_correct: bool = False, temperature: float = 1.0,
-               num_classes: Optional[int] = None, **kwargs):
+               num_classes: Optional[int] = None, rtd_activation=None,
+               **kwargs):
     super().__init__(vocab_size, num_token_predictions, output_type, **kwargs)
     self.generator_network = generator_network
     self.discriminator_network = discriminator_network
@@ -60,9 +63,10 @@ class ElectraPretrainer(PretrainerBase):
     self.masked_lm = self._build_masked_lm(
         generator_network, mlm_activation, mlm_initializer,
         name="generator_predictions")
+    self.rtd_activation = rtd_activation or mlm_activation
     self.discriminator_head = ReplacedTokenDetectionHead(
         hidden_size=discriminator_network.config.hidden_size,
-        activation=mlm_activation, initializer=mlm_initializer,
+        activation=self.rtd_activation, initializer=mlm_initializer,
         name="discriminator_predictions")
     self.discriminator_head(
         tf.zeros([1, 1, discriminator_network.config.hidden_size]))
@@ -78,7 +82,8 @@ class ElectraPretrainer(PretrainerBase):
 
   def get_config(self):
     return dict(super().get_config(), disallow_correct=self.disallow_correct,
-                temperature=self.temperature, num_classes=self.num_classes)
+                temperature=self.temperature, num_classes=self.num_classes,
+                rtd_activation=keras_config.activation(self.rtd_activation))
 
   def call(self, inputs, training=None, seed=None):
     """`seed` (int [2]) fixes masking and sampling without drawing from rng."""
