@@ -430,3 +430,31 @@ def test_command_line_converts_a_bert_checkpoint(tmp_path):
                 theirs.last_hidden_state.numpy()).max() < ATOL
   assert np.abs(ours["pooled_output"] -
                 theirs.pooler_output.numpy()).max() < ATOL
+
+
+def test_command_line_reads_tf1_sizes_from_shapes(batch, tmp_path):
+  """An original checkpoint with 64-dimensional heads (as the ELECTRA code
+  makes them) converts with no --config; a --config of other sizes is refused."""
+  torch.manual_seed(3)
+  disc = transformers.ElectraForPreTraining(_hf_config(64, 1, 96)).eval()
+  gen = transformers.ElectraForMaskedLM(_hf_config(64, 1, 48)).eval()
+  gen.electra.embeddings.load_state_dict(disc.electra.embeddings.state_dict())
+  path = str(tmp_path / "model.ckpt")
+  _write_tf1_checkpoint(path, disc, gen)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  convert = [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
+             f"--tf1_checkpoint={path}"]
+  run = subprocess.run(convert + [f"--output_dir={tmp_path / 'ours'}"],
+                       cwd=REPO, check=True, capture_output=True, text=True,
+                       env=env)
+  assert "heads of 64 (discriminator 1, generator 1)" in run.stdout
+  experiment = configs.load_run_experiment(None, None, str(tmp_path / "ours"))
+  pretrainer = builders.restore_pretrainer(experiment.model,
+                                           str(tmp_path / "ours"))
+  _assert_matches_hf(pretrainer, disc, gen, batch)
+  wrong = subprocess.run(convert + ["--config=tiny",
+                                    f"--output_dir={tmp_path / 'other'}"],
+                         cwd=REPO, capture_output=True, text=True, env=env)
+  assert wrong.returncode != 0
+  assert "discriminator embedding_size: " in wrong.stderr
+  assert "has 16, the config says 32" in wrong.stderr

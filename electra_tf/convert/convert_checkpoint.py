@@ -10,9 +10,10 @@ in; ours, Hugging Face or a TF-Hub export out.
   python -m electra_tf.convert.convert_checkpoint \
     --hf_discriminator=electra-small-discriminator --output_dir=/tmp/converted
 
-A Hugging Face model's sizes come from its config.json (`--config`, if also
-given, must agree); a run's or conversion's from the experiment.yaml written
-beside its checkpoints; original TF1 checkpoints need `--config`.
+A Hugging Face model's sizes come from its config.json, an original TF1
+checkpoint's from its variable shapes (heads: 64 dimensions each, the ELECTRA
+code's rule), a run's or conversion's from the experiment.yaml written beside
+its checkpoints; `--config`, if also given, must agree.
 `--output_dir` gets an experiment.yaml too, so later commands need none.
 """
 
@@ -24,14 +25,15 @@ import tensorflow as tf
 
 from electra_tf import builders
 from electra_tf import configs
+from electra_tf.convert import original_tf1
 from electra_tf.convert import pretrainer_weights
 from electra_tf.convert import weight_files
 
 _CONFIG = flags.DEFINE_string(
-    "config", None, "Preset name or YAML file. Optional with "
-    "--hf_discriminator, whose config.json gives the sizes (and is checked "
-    "against --config when both are given), and with --checkpoint, beside "
-    "which the run wrote its experiment.yaml.")
+    "config", None, "Preset name or YAML file. Optional: the sizes come from "
+    "--hf_discriminator's config.json, --tf1_checkpoint's variable shapes or "
+    "the experiment.yaml beside --checkpoint, and are checked against "
+    "--config when it is given.")
 _PARAMS_OVERRIDE = flags.DEFINE_string("params_override", None,
                                        "Config overrides.")
 _TF1_CHECKPOINT = flags.DEFINE_string(
@@ -75,10 +77,33 @@ _SIZES = ("vocab_size", "embedding_size", "hidden_size", "num_layers",
           "type_vocab_size", "hidden_act")
 
 
-def _differences(network, ours, theirs, source):
+def _differences(network, ours, theirs, source, keys=_SIZES):
   return [f"{network} {key}: {source} has {getattr(theirs, key)}, the config "
-          f"says {getattr(ours, key)}" for key in _SIZES
+          f"says {getattr(ours, key)}" for key in keys
           if getattr(ours, key) != getattr(theirs, key)]
+
+
+def _sized_experiment(discriminator, generator=None, **model_settings):
+  """The small preset (and --params_override) with a source's sizes."""
+  experiment = configs.load_experiment("small", _PARAMS_OVERRIDE.value)
+  model = experiment.model.replace(discriminator=discriminator,
+                                   **model_settings)
+  if generator:
+    model = model.replace(
+        generator_hidden_size=generator.hidden_size,
+        generator_num_attention_heads=generator.num_attention_heads,
+        generator_intermediate_size=generator.intermediate_size,
+        generator_num_layers=generator.num_layers)
+  # Sequences no longer than the model's positions.
+  positions = discriminator.max_position_embeddings
+  experiment = experiment.replace(
+      model=model,
+      train=experiment.train.replace(
+          seq_length=min(experiment.train.seq_length, positions)),
+      finetune=experiment.finetune.replace(
+          max_seq_length=min(experiment.finetune.max_seq_length, positions)))
+  experiment.validate()
+  return experiment
 
 
 def _hf_experiment():
@@ -108,23 +133,47 @@ def _hf_experiment():
   if discriminator is None:
     raise app.UsageError(f"{_HF_DISCRIMINATOR.value} has no config.json; "
                          "give --config with the model's sizes")
-  experiment = configs.load_experiment("small", _PARAMS_OVERRIDE.value)
   # transformers' generator head always applies the exact GELU.
-  model = experiment.model.replace(discriminator=discriminator,
-                                   generator_head_act="gelu")
+  experiment = _sized_experiment(discriminator, generator,
+                                 generator_head_act="gelu")
   if generator:
-    model = model.replace(
-        generator_hidden_size=generator.hidden_size,
-        generator_num_attention_heads=generator.num_attention_heads,
-        generator_intermediate_size=generator.intermediate_size,
-        generator_num_layers=generator.num_layers)
-    lines = _differences("generator", model.generator(), generator,
+    lines = _differences("generator", experiment.model.generator(), generator,
                          _HF_GENERATOR.value)
     if lines:  # what the two networks share
       raise app.UsageError("the generator does not share the discriminator's "
                            "embeddings and activation:\n  " +
                            "\n  ".join(lines))
-  return experiment.replace(model=model)
+  return experiment
+
+
+def _tf1_experiment():
+  """The experiment for an original TF1 checkpoint: sizes from its variable
+  shapes (heads by the ELECTRA code's 64-per-head rule), checked against
+  --config when given."""
+  sizes = [original_tf1.encoder_config(
+      original_tf1.read_checkpoint(_TF1_CHECKPOINT.value, network))
+           for network in ("discriminator", "generator")]
+  discriminator, generator = sizes
+  if _CONFIG.value:
+    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+    model = experiment.model
+    shaped = [key for key in _SIZES if key not in ("num_attention_heads",
+                                                     "hidden_act")]
+    lines = [line for network, ours, theirs in (
+        ("discriminator", model.discriminator, discriminator),
+        ("generator", model.generator(), generator))
+             for line in _differences(network, ours, theirs,
+                                      _TF1_CHECKPOINT.value, shaped)]
+    if lines:
+      raise app.UsageError("--config does not fit the checkpoint:\n  " +
+                           "\n  ".join(lines))
+    return experiment
+  print(f"sizes from {_TF1_CHECKPOINT.value}'s shapes; heads of "
+        f"{original_tf1.HEAD_SIZE} (discriminator "
+        f"{discriminator.num_attention_heads}, generator "
+        f"{generator.num_attention_heads}) as the ELECTRA code makes them; "
+        "give --config if the model had others", flush=True)
+  return _sized_experiment(discriminator, generator)
 
 
 def main(argv):
@@ -134,11 +183,8 @@ def main(argv):
   elif _CHECKPOINT.value:
     experiment = configs.load_run_experiment(
         _CONFIG.value, _PARAMS_OVERRIDE.value, _CHECKPOINT.value)
-  elif not _CONFIG.value:
-    raise app.UsageError("--config is needed with --tf1_checkpoint (the sizes "
-                         "the model was made with)")
   else:
-    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+    experiment = _tf1_experiment()
   if _CHECKPOINT.value:
     pretrainer = builders.restore_pretrainer(experiment.model,
                                              _CHECKPOINT.value)

@@ -13,7 +13,12 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 
+from electra_tf.configs import EncoderConfig
 from electra_tf.models import ElectraPretrainer
+
+# The ELECTRA code gives every model (and generator) heads of 64 dimensions;
+# a checkpoint's shapes cannot tell the head count.
+HEAD_SIZE = 64
 _OPTIMIZER_STATE = re.compile(
     r"(^|/)(global_step|adam_m|adam_v|beta1_power|beta2_power|temperature)$")
 
@@ -80,3 +85,25 @@ def read_checkpoint(path: str, network: str) -> Dict[str, np.ndarray]:
     raise ValueError(f"{path} has variables that are not ELECTRA weights: "
                      f"{unknown}")
   return weights
+
+
+def encoder_config(weights: Dict[str, np.ndarray]) -> EncoderConfig:
+  """The sizes of one network that `read_checkpoint` read.
+
+  Heads: hidden_size // 64, the ELECTRA code's rule. The rest are its
+  defaults (exact GELU, dropout 0.1).
+  """
+  def shape(name):
+    return weights["electra." + name].shape
+
+  vocab_size, embedding_size = shape("embeddings.word_embeddings.weight")
+  hidden_size = shape("encoder.layer.0.attention.self.query.weight")[0]
+  layers = {name.split(".")[3] for name in weights
+            if name.startswith("electra.encoder.layer.")}
+  return EncoderConfig(
+      vocab_size=vocab_size, embedding_size=embedding_size,
+      hidden_size=hidden_size, num_layers=len(layers),
+      num_attention_heads=max(1, hidden_size // HEAD_SIZE),
+      intermediate_size=shape("encoder.layer.0.intermediate.dense.weight")[0],
+      max_position_embeddings=shape("embeddings.position_embeddings.weight")[0],
+      type_vocab_size=shape("embeddings.token_type_embeddings.weight")[0])
