@@ -342,6 +342,16 @@ def test_keras_h5_that_is_not_a_transformers_model(tmp_path):
     weight_files.read_weights(str(tmp_path / "empty"))
 
 
+def _refused_under_tiny(convert, tmp_path, env):
+  """The error of `convert` with --config=tiny; nothing may be written."""
+  wrong = subprocess.run(convert + ["--config=tiny",
+                                    f"--output_dir={tmp_path / 'other'}"],
+                         cwd=REPO, capture_output=True, text=True, env=env)
+  assert wrong.returncode != 0
+  assert not (tmp_path / "other").exists()
+  return wrong.stderr
+
+
 def test_command_line_reads_sizes_from_config_json(hf_dirs, batch, tmp_path):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
   convert = [sys.executable, "-m", "electra_tf.convert.convert_checkpoint",
@@ -353,14 +363,10 @@ def test_command_line_reads_sizes_from_config_json(hf_dirs, batch, tmp_path):
   pretrainer = builders.restore_pretrainer(CONFIG, str(tmp_path / "ours"))
   _assert_matches_hf(pretrainer, hf_dirs["disc"], hf_dirs["gen"], batch)
   # A --config of other sizes is refused, naming each size.
-  wrong = subprocess.run(convert + ["--config=tiny",
-                                    f"--output_dir={tmp_path / 'other'}"],
-                         cwd=REPO, capture_output=True, text=True, env=env)
-  assert wrong.returncode != 0
-  assert "discriminator hidden_size: " in wrong.stderr
-  assert "has 48, the config says 128" in wrong.stderr
-  assert "generator num_attention_heads: " in wrong.stderr
-  assert not (tmp_path / "other").exists()
+  refusal = _refused_under_tiny(convert, tmp_path, env)
+  assert "discriminator hidden_size: " in refusal
+  assert "has 48, the config says 128" in refusal
+  assert "generator num_attention_heads: " in refusal
 
 
 def test_shape_errors_name_the_weight(hf_dirs):
@@ -452,9 +458,6 @@ def test_command_line_reads_tf1_sizes_from_shapes(batch, tmp_path):
   pretrainer = builders.restore_pretrainer(experiment.model,
                                            str(tmp_path / "ours"))
   _assert_matches_hf(pretrainer, disc, gen, batch)
-  wrong = subprocess.run(convert + ["--config=tiny",
-                                    f"--output_dir={tmp_path / 'other'}"],
-                         cwd=REPO, capture_output=True, text=True, env=env)
-  assert wrong.returncode != 0
-  assert "discriminator embedding_size: " in wrong.stderr
-  assert "has 16, the config says 32" in wrong.stderr
+  refusal = _refused_under_tiny(convert, tmp_path, env)
+  assert "discriminator embedding_size: " in refusal
+  assert "has 16, the config says 32" in refusal
