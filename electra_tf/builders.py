@@ -7,6 +7,7 @@ import tf_keras
 
 from electra_tf import activations
 from electra_tf import checkpoint_fit
+from electra_tf import runtime
 from electra_tf.configs import EncoderConfig, PretrainerConfig
 from electra_tf.models import ElectraPretrainer
 from electra_tf.models import MaskedLMPretrainer
@@ -27,6 +28,14 @@ def build_pretrainer(config: PretrainerConfig, seed: Optional[int] = None,
   Extra keyword arguments go to the model (e.g. `mask_token_id`).
   """
   config.validate()
+  # Dropout draws from tf.random.Generator state, which checkpoints and
+  # SavedModels keep: a resumed run, or two fine-tunings of one Hub export,
+  # draw the same masks.
+  with runtime.checkpointable_dropout():
+    return _build_pretrainer(config, seed, **kwargs)
+
+
+def _build_pretrainer(config, seed, **kwargs):
   disc_config = config.discriminator
   discriminator = ElectraEncoder(disc_config, name="discriminator")
   shared = dict(

@@ -72,11 +72,14 @@ def checkpointable_dropout():
   That state can be checkpointed (`dropout_generators`), so a resumed run
   draws the masks the uninterrupted one would have drawn.
   """
-  tf_keras.backend.experimental.enable_tf_random_generator()
+  experimental = tf_keras.backend.experimental
+  enabled = experimental.is_tf_random_generator_enabled()  # when nested
+  experimental.enable_tf_random_generator()
   try:
     yield
   finally:
-    tf_keras.backend.experimental.disable_tf_random_generator()
+    if not enabled:
+      experimental.disable_tf_random_generator()
 
 
 def dropout_generators(model):
