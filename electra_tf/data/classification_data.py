@@ -7,7 +7,6 @@ stops with file and line) and `encode` packs word pieces as
 """
 
 import dataclasses
-import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
