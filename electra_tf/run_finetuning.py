@@ -27,9 +27,7 @@ from electra_tf import checkpoint_fit
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
-from electra_tf.convert import huggingface
 from electra_tf.convert import pretrainer_weights
-from electra_tf.convert import weight_files
 from export import export_tfhub_lib
 from export import serving_lib
 
@@ -62,8 +60,9 @@ _CONFIG = flags.DEFINE_string(
 _INIT_CHECKPOINT = flags.DEFINE_string(
     "init_checkpoint", None, "run_pretraining checkpoint or model_dir whose "
     "discriminator (masked-LM runs: encoder) is fine-tuned; a transformers "
-    "ELECTRA or BERT directory (its config.json gives the sizes, its "
-    "vocab.txt the vocabulary unless --vocab_file is given); or a model kept "
+    "ELECTRA or BERT directory or an original TF1 ELECTRA checkpoint, as "
+    "released (sizes from config.json or the variable shapes, vocabulary "
+    "from its vocab.txt unless --vocab_file is given); or a model kept "
     "by run_finetuning (its --output_dir, best/ or checkpoints/) to go on "
     "from or, with --nodo_train, to evaluate (give --hub_module too if it "
     "was fine-tuned from one).")
@@ -92,14 +91,14 @@ def main(argv):
   experiment = configs.load_run_experiment(
       _CONFIG.value, common_flags.PARAMS_OVERRIDE.value,
       None if _HUB_MODULE.value else _INIT_CHECKPOINT.value, default="small")
-  hf_model = (_INIT_CHECKPOINT.value if _INIT_CHECKPOINT.value and
-              weight_files.is_hf_model_dir(_INIT_CHECKPOINT.value) else None)
-  if hf_model:
-    # Its own sizes; the recipe (finetune:) still comes from --config.
-    experiment = experiment.replace(model=experiment.model.replace(
-        discriminator=weight_files.read_hf_encoder_config(hf_model)))
   kept = (finetuning.kept_checkpoint(_INIT_CHECKPOINT.value)
           if _INIT_CHECKPOINT.value else None)
+  released = (pretrainer_weights.released_encoder(_INIT_CHECKPOINT.value)
+              if _INIT_CHECKPOINT.value and not kept else None)
+  if released:
+    # Its own sizes; the recipe (finetune:) still comes from --config.
+    experiment = experiment.replace(model=experiment.model.replace(
+        discriminator=released.config))
   for fine_tuned in (kept, finetuning.kept_checkpoint(_OUTPUT_DIR.value)):
     if fine_tuned and not _HUB_MODULE.value:
       checkpoint_fit.check(experiment.model, fine_tuned)
@@ -108,9 +107,11 @@ def main(argv):
                          "--hub_module, not both")
   vocab_file = common_flags.VOCAB_FILE.value
   do_lower_case = common_flags.DO_LOWER_CASE.value
-  if hf_model and weight_files.hf_vocabulary(hf_model) and not flags.FLAGS[
+  if released and released.vocab_file and not flags.FLAGS[
       common_flags.VOCAB_FILE.name].present:
-    vocab_file, do_lower_case = weight_files.hf_vocabulary(hf_model)
+    vocab_file = released.vocab_file
+    if released.do_lower_case is not None:
+      do_lower_case = released.do_lower_case
   if _HUB_MODULE.value:
     module = hub.load(_HUB_MODULE.value)
     vocab_file = module.vocab_file.asset_path.numpy().decode()
@@ -126,14 +127,12 @@ def main(argv):
   def make_network():
     if _HUB_MODULE.value:
       return hub.KerasLayer(_HUB_MODULE.value, trainable=True)
-    if hf_model:
+    if released:
       encoder = builders.build_encoder(experiment.model.discriminator,
                                        name="discriminator")
-      weights = weight_files.read_weights(hf_model)
-      huggingface.load_encoder(
-          encoder, weights, prefix=pretrainer_weights.encoder_prefix(weights))
-      print(f"encoder from {hf_model} (transformers), vocabulary "
-            f"{vocab_file}", flush=True)
+      released.load_into(encoder)
+      print(f"encoder from the release at {_INIT_CHECKPOINT.value}, "
+            f"vocabulary {vocab_file}", flush=True)
       return encoder
     if _INIT_CHECKPOINT.value and not kept:
       # ELECTRA's discriminator, or a masked-LM run's encoder.

@@ -461,3 +461,27 @@ def test_command_line_reads_tf1_sizes_from_shapes(batch, tmp_path):
   refusal = _refused_under_tiny(convert, tmp_path, env)
   assert "discriminator embedding_size: " in refusal
   assert "has 16, the config says 32" in refusal
+
+
+def test_released_encoders_are_recognised(hf_dirs, tmp_path):
+  """What run_finetuning --init_checkpoint takes as released: a transformers
+  directory or an original TF1 checkpoint (with the vocab.txt beside it);
+  our own runs are not."""
+  path = _fresh(hf_dirs, tmp_path)
+  (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n", encoding="utf-8")
+  tf1 = pretrainer_weights.released_encoder(path)
+  assert (tf1.config.hidden_size, tf1.config.num_layers,
+          tf1.config.embedding_size) == (48, 2, 16)
+  assert tf1.vocab_file == str(tmp_path / "vocab.txt")
+  hf = pretrainer_weights.released_encoder(hf_dirs["disc_dir"])
+  assert hf.config.intermediate_size == 96 and hf.vocab_file is None
+  for released in (tf1, hf):
+    encoder = builders.build_encoder(CONFIG.discriminator.replace(
+        num_attention_heads=released.config.num_attention_heads))
+    released.load_into(encoder)
+    np.testing.assert_array_equal(
+        encoder.embeddings.word_embeddings.embeddings.numpy(),
+        hf_dirs["disc"].electra.embeddings.word_embeddings.weight.detach())
+  ours = tf.train.Checkpoint(model=builders.build_pretrainer(CONFIG)).save(
+      str(tmp_path / "ours" / "ckpt"))
+  assert pretrainer_weights.released_encoder(ours) is None

@@ -364,7 +364,7 @@ def test_command_line_fine_tunes_a_hugging_face_directory(tmp_path):
   run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                        timeout=600, check=False)
   assert run.returncode == 0, run.stderr[-3000:]
-  assert f"encoder from {hf_dir} (transformers), vocabulary {hf_dir}" in (
+  assert f"encoder from the release at {hf_dir}, vocabulary {hf_dir}" in (
       run.stdout)
   results = json.load(open(tmp_path / "out" / "eval_results.json"))
   assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0

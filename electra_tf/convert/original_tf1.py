@@ -39,6 +39,15 @@ def _leaf(tokens):
   return None, False
 
 
+def is_checkpoint(path: str) -> bool:
+  """Whether `path` (a prefix or a directory) is an original ELECTRA checkpoint."""
+  try:
+    names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  except (tf.errors.NotFoundError, ValueError):
+    return False
+  return "electra/embeddings/word_embeddings" in names
+
+
 def read_checkpoint(path: str, network: str) -> Dict[str, np.ndarray]:
   """The weights of one network (and its head) as a Hugging Face state dict.
 

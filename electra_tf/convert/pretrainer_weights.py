@@ -1,9 +1,11 @@
 """Moves whole ELECTRA pretrainers between checkpoint formats."""
 
-from typing import Mapping, Optional
+import os
+from typing import Mapping, NamedTuple, Optional
 
 import numpy as np
 
+from electra_tf.configs import EncoderConfig
 from electra_tf.convert import huggingface
 from electra_tf.convert import original_tf1
 from electra_tf.convert import weight_files
@@ -19,6 +21,38 @@ def encoder_prefix(weights: Mapping[str, np.ndarray]) -> str:
       "no encoder in these weights: expected embeddings.word_embeddings.weight"
       f" under electra., bert. or no prefix; they hold {len(weights)} "
       f"tensors, e.g. {sorted(weights)[:4]}")
+
+
+class ReleasedEncoder(NamedTuple):
+  """An encoder to fine-tune as released: its sizes, its weights (Hugging
+  Face names) and, where the release has them, vocabulary and casing."""
+  config: EncoderConfig
+  weights: Mapping[str, np.ndarray]
+  vocab_file: Optional[str]
+  do_lower_case: Optional[bool]
+
+  def load_into(self, encoder):
+    huggingface.load_encoder(encoder, self.weights,
+                             prefix=encoder_prefix(self.weights))
+
+
+def released_encoder(path: str) -> Optional[ReleasedEncoder]:
+  """The discriminator of a transformers directory or an original TF1
+  checkpoint at `path`; None for anything else (e.g. a run of ours)."""
+  if weight_files.is_hf_model_dir(path):
+    vocab_file, do_lower_case = weight_files.hf_vocabulary(path) or (None,
+                                                                     None)
+    return ReleasedEncoder(weight_files.read_hf_encoder_config(path),
+                           weight_files.read_weights(path), vocab_file,
+                           do_lower_case)
+  if original_tf1.is_checkpoint(path):
+    weights = original_tf1.read_checkpoint(path, "discriminator")
+    directory = path if os.path.isdir(path) else os.path.dirname(path)
+    vocab_file = os.path.join(directory, "vocab.txt")  # as Google ships it
+    return ReleasedEncoder(original_tf1.encoder_config(weights), weights,
+                           vocab_file if os.path.isfile(vocab_file) else None,
+                           None)
+  return None
 
 
 def load_discriminator(pretrainer, weights: Mapping[str, np.ndarray]):
