@@ -485,3 +485,24 @@ def test_released_encoders_are_recognised(hf_dirs, tmp_path):
   ours = tf.train.Checkpoint(model=builders.build_pretrainer(CONFIG)).save(
       str(tmp_path / "ours" / "ckpt"))
   assert pretrainer_weights.released_encoder(ours) is None
+
+
+def test_bert_layout_output(batch, tmp_path):
+  """A masked-LM run (embedding width = hidden size) written as a BertModel,
+  pooler included; with a projection it is refused."""
+  experiment = configs.load_experiment(
+      "tiny", "model.objective=mlm,model.discriminator.embedding_size=128")
+  pretrainer = builders.build_pretrainer(experiment.model, seed=0)
+  pretrainer_weights.save_as_bert(pretrainer, "encoder", str(tmp_path / "bert"))
+  bert = transformers.BertModel.from_pretrained(tmp_path / "bert").eval()
+  ours = pretrainer.encoder_network(batch)
+  with torch.no_grad():
+    theirs = bert(**_torch(batch))
+  assert np.abs(ours["sequence_output"] -
+                theirs.last_hidden_state.numpy()).max() < ATOL
+  assert np.abs(ours["pooled_output"] - theirs.pooler_output.numpy()).max() < (
+      ATOL)
+  projected = builders.build_pretrainer(configs.load_experiment("tiny").model)
+  with pytest.raises(ValueError, match="BERT's layout has no projection"):
+    pretrainer_weights.save_as_bert(projected, "discriminator",
+                                    str(tmp_path / "other"))

@@ -54,6 +54,11 @@ _HF_OUTPUT_DIR = flags.DEFINE_string(
     "Writes Hugging Face models here: discriminator/ (ElectraForPreTraining) "
     "and generator/ (ElectraForMaskedLM), or for a masked-LM run encoder/ "
     "(ElectraForMaskedLM).")
+_HF_LAYOUT = flags.DEFINE_enum(
+    "hf_layout", "electra", ["electra", "bert"],
+    "--hf_output_dir's layout: ELECTRA's models (no pooler), or bert: the "
+    "network to fine-tune (discriminator/ or a masked-LM run's encoder/) as "
+    "a BertModel with its pooler; needs embedding width = hidden size.")
 _HUB_EXPORT_PATH = flags.DEFINE_string(
     "hub_export_path", None, "Also exports the discriminator for TF Hub here.")
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", None,
@@ -213,7 +218,12 @@ def main(argv):
         os.path.join(_OUTPUT_DIR.value, "ckpt"))
     configs.save_run_config(experiment, _OUTPUT_DIR.value)
     print(f"wrote {path}")
-  if _HF_OUTPUT_DIR.value:
+  if _HF_OUTPUT_DIR.value and _HF_LAYOUT.value == "bert":
+    pretrainer_weights.save_as_bert(
+        pretrainer, networks[0], os.path.join(_HF_OUTPUT_DIR.value,
+                                              networks[0]))
+    print(f"wrote {_HF_OUTPUT_DIR.value}")
+  elif _HF_OUTPUT_DIR.value:
     for network in networks:
       pretrainer_weights.save_as_hf(
           pretrainer, network, os.path.join(_HF_OUTPUT_DIR.value, network))

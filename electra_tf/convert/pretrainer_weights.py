@@ -90,6 +90,23 @@ def load_from_tf1(pretrainer, checkpoint_path: str, with_generator=True):
         checkpoint_path, "generator"))
 
 
+def save_as_bert(pretrainer, network: str, output_dir: str):
+  """The encoder as a transformers `BertModel` (BERT's names, no prefix),
+  pooler included; BERT has no embedding projection, so the embedding width
+  must be the hidden size."""
+  encoder = pretrainer.get_network(network)
+  if encoder.embedding_projection is not None:
+    raise ValueError(
+        f"the {network}'s embeddings ({encoder.config.embedding_size} wide) "
+        f"are projected to its hidden size ({encoder.config.hidden_size}); "
+        "BERT's layout has no projection, so write it as ELECTRA")
+  weights = huggingface.state_dict(
+      huggingface.encoder_entries(encoder, with_pooler=True))
+  weight_files.write_hf_model(
+      output_dir, weights,
+      weight_files.hf_config(encoder.config, "BertModel", model_type="bert"))
+
+
 def save_as_hf(pretrainer, network: str, output_dir: str):
   """ElectraForPreTraining (ELECTRA's discriminator) or ElectraForMaskedLM
   (its generator, or a masked-LM pretrainer's encoder with its head)."""

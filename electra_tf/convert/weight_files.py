@@ -144,11 +144,14 @@ def read_hf_encoder_config(path: str) -> Optional[EncoderConfig]:
     raise ValueError(f"{config_file} lacks {e.args[0]}") from None
 
 
-def hf_config(config: EncoderConfig, architecture: str) -> dict:
-  """transformers' ElectraConfig fields for `config`."""
+def hf_config(config: EncoderConfig, architecture: str,
+              model_type: str = "electra") -> dict:
+  """transformers' ElectraConfig (or BertConfig) fields for `config`."""
+  sizes = ({} if model_type == "bert" else
+           dict(embedding_size=config.embedding_size))
   return dict(
-      architectures=[architecture], model_type="electra",
-      vocab_size=config.vocab_size, embedding_size=config.embedding_size,
+      architectures=[architecture], model_type=model_type,
+      vocab_size=config.vocab_size, **sizes,
       hidden_size=config.hidden_size, num_hidden_layers=config.num_layers,
       num_attention_heads=config.num_attention_heads,
       intermediate_size=config.intermediate_size,
