@@ -85,3 +85,22 @@ def test_generator_sizes_of_its_own():
   with pytest.raises(ValueError, match="generator_num_layers must be an "
                      "integer >= 0"):
     configs.load_experiment("small", "model.generator_num_layers=-1")
+
+
+# (embedding, hidden, layers, heads, intermediate) in the config.json files of
+# google/electra-{small,base,large}-{discriminator,generator}.
+RELEASED = {
+    "small++": ((128, 256, 12, 4, 1024), (128, 256, 12, 4, 1024)),
+    "base": ((768, 768, 12, 12, 3072), (768, 256, 12, 4, 1024)),
+    "large": ((1024, 1024, 24, 16, 4096), (1024, 256, 24, 4, 1024)),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(RELEASED))
+def test_presets_have_the_released_models_sizes(preset):
+  model = configs.load_experiment(preset).model
+  sizes = lambda c: (c.embedding_size, c.hidden_size, c.num_layers,  # noqa
+                     c.num_attention_heads, c.intermediate_size)
+  assert (sizes(model.discriminator), sizes(model.generator())) == (
+      RELEASED[preset])
+  assert model.discriminator.max_position_embeddings == 512
