@@ -5,10 +5,13 @@ accept `--params_override` strings exactly as in tensorflow/models.
 """
 
 import dataclasses
+import difflib
+import math
 import os
 from typing import Optional
 
 import tensorflow as tf
+import yaml
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import params_dict
 
@@ -66,7 +69,8 @@ class EncoderConfig(base_config.Config):
       _require(0.0 <= value < 1.0,
                f"EncoderConfig.{name} must be in [0, 1), got {value!r}")
     _require(self.layer_norm_eps > 0 and self.initializer_range > 0,
-             "EncoderConfig.layer_norm_eps and initializer_range must be > 0")
+             "EncoderConfig.layer_norm_eps and initializer_range must be > 0, "
+             f"got {self.layer_norm_eps!r} and {self.initializer_range!r}")
 
 
 @dataclasses.dataclass
@@ -139,8 +143,13 @@ class PretrainerConfig(base_config.Config):
     _require(0.0 <= self.mask_token_rate <= 1.0,
              f"mask_token_rate must be in [0, 1], got {self.mask_token_rate!r}")
     _require(self.max_predictions_per_seq > 0,
-             "max_predictions_per_seq must be > 0")
-    _require(self.temperature > 0, "temperature must be > 0")
+             "model.max_predictions_per_seq must be > 0, got "
+             f"{self.max_predictions_per_seq!r}")
+    _require(self.temperature > 0,
+             f"model.temperature must be > 0, got {self.temperature!r}")
+    _require(self.mlm_weight >= 0 and self.disc_weight >= 0,
+             "model.mlm_weight and disc_weight must be >= 0, got "
+             f"{self.mlm_weight!r} and {self.disc_weight!r}")
 
 
 @dataclasses.dataclass
@@ -158,8 +167,14 @@ class TrainConfig(base_config.Config):
   def validate(self):
     _require_positive_ints(self, ("batch_size", "seq_length",
                                   "num_train_steps"))
-    _require(self.learning_rate > 0, "TrainConfig.learning_rate must be > 0")
-    _require(self.num_warmup_steps >= 0, "num_warmup_steps must be >= 0")
+    _require(self.learning_rate > 0,
+             f"train.learning_rate must be > 0, got {self.learning_rate!r}")
+    _require(self.num_warmup_steps >= 0, "train.num_warmup_steps must be "
+             f">= 0, got {self.num_warmup_steps!r}")
+    _require(self.weight_decay >= 0,
+             f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
+    _require(self.clip_norm > 0,
+             f"train.clip_norm must be > 0, got {self.clip_norm!r}")
 
 
 HEAD_TYPES = ("original", "hf")
@@ -202,13 +217,21 @@ class FinetuneConfig(base_config.Config):
     _require_positive_ints(self, (
         "batch_size", "max_seq_length", "doc_stride", "max_query_length",
         "n_best_size", "max_answer_length"))
-    _require(self.num_train_epochs >= 0, "num_train_epochs must be >= 0")
-    _require(self.learning_rate > 0, "FinetuneConfig.learning_rate must be > 0")
-    _require(self.answerable_weight >= 0, "answerable_weight must be >= 0")
-    _require(0.0 < self.layerwise_lr_decay <= 1.0,
-             "layerwise_lr_decay must be in (0, 1]")
-    _require(0.0 <= self.warmup_proportion < 1.0,
-             "warmup_proportion must be in [0, 1)")
+    _require(self.num_train_epochs >= 0, "finetune.num_train_epochs must be "
+             f">= 0 (0: the task's own), got {self.num_train_epochs!r}")
+    _require(self.learning_rate > 0,
+             f"finetune.learning_rate must be > 0, got {self.learning_rate!r}")
+    _require(self.answerable_weight >= 0, "finetune.answerable_weight must "
+             f"be >= 0, got {self.answerable_weight!r}")
+    _require(0.0 < self.layerwise_lr_decay <= 1.0, "finetune.layerwise_lr_"
+             f"decay must be in (0, 1], got {self.layerwise_lr_decay!r}")
+    _require(0.0 <= self.warmup_proportion < 1.0, "finetune.warmup_"
+             f"proportion must be in [0, 1), got {self.warmup_proportion!r}")
+    _require(0.0 <= self.dropout_rate < 1.0, "finetune.dropout_rate must be "
+             f"in [0, 1), got {self.dropout_rate!r}")
+    _require(self.weight_decay >= 0 and self.clip_norm > 0,
+             "finetune.weight_decay must be >= 0 and clip_norm > 0, got "
+             f"{self.weight_decay!r} and {self.clip_norm!r}")
     _require(self.head_type in HEAD_TYPES,
              f"head_type must be one of {HEAD_TYPES}, got {self.head_type!r}")
 
@@ -273,12 +296,71 @@ def load_experiment(name_or_path: str,
           f"No config file {name_or_path!r} and no preset of that name; "
           f"presets: {', '.join(preset_names())}")
   config = ExperimentConfig()
+  known = set(_dotted(config.as_dict()))
+  with tf.io.gfile.GFile(path) as f:
+    _check_keys(yaml.safe_load(f) or {}, known, path)
   config = params_dict.override_params_dict(config, path, is_strict=True)
   if params_override:
+    _check_keys(_overrides(params_override), known, "--params_override")
     config = params_dict.override_params_dict(
         config, params_override, is_strict=True)
-  config.validate()
+  source = path + (" with --params_override" if params_override else "")
+  _check_types(config, "", source)
+  try:
+    config.validate()
+  except ValueError as e:
+    raise ValueError(f"{source}: {e}") from None
   return config
+
+
+def _dotted(tree, prefix=""):
+  """The dotted keys of a nested dict's leaves."""
+  for key, value in tree.items():
+    if isinstance(value, dict) and value:
+      yield from _dotted(value, f"{prefix}{key}.")
+    else:
+      yield f"{prefix}{key}"
+
+
+def _overrides(params_override: str) -> dict:
+  """A --params_override string ("a.b=1,c=2", YAML/JSON or a file) as a dict."""
+  if tf.io.gfile.exists(params_override):
+    with tf.io.gfile.GFile(params_override) as f:
+      return yaml.safe_load(f) or {}
+  if "=" in params_override and not params_override.lstrip().startswith("{"):
+    params_override = params_dict.nested_csv_str_to_json_str(params_override)
+  return yaml.safe_load(params_override) or {}
+
+
+def _check_keys(overrides: dict, known, source: str):
+  """Refuses an unknown key, naming the source and the closest known key."""
+  if not isinstance(overrides, dict):
+    raise ValueError(f"{source} is not a mapping of config keys")
+  for key in _dotted(overrides):
+    if key not in known and not any(k.startswith(key + ".") for k in known):
+      close = difflib.get_close_matches(key, sorted(known), n=1)
+      hint = f"; did you mean {close[0]}?" if close else ""
+      raise KeyError(f"{source}: unknown config key {key}{hint}")
+
+
+_KINDS = {bool: ("true or false", lambda v: isinstance(v, bool)),
+          int: ("an integer",
+                lambda v: isinstance(v, int) and not isinstance(v, bool)),
+          float: ("a number", lambda v: isinstance(v, (int, float)) and
+                  not isinstance(v, bool) and math.isfinite(v)),
+          str: ("a string", lambda v: isinstance(v, str))}
+
+
+def _check_types(config, prefix: str, source: str):
+  """Every field holds its declared kind (YAML and overrides are untyped)."""
+  for field in dataclasses.fields(config):
+    value = getattr(config, field.name)
+    name = prefix + field.name
+    if isinstance(value, base_config.Config):
+      _check_types(value, name + ".", source)
+    elif field.type in _KINDS and not _KINDS[field.type][1](value):
+      raise ValueError(f"{source}: {name} must be {_KINDS[field.type][0]}, "
+                       f"got {value!r}")
 
 
 def load_run_experiment(name_or_path: Optional[str],

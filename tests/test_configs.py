@@ -104,3 +104,31 @@ def test_presets_have_the_released_models_sizes(preset):
   assert (sizes(model.discriminator), sizes(model.generator())) == (
       RELEASED[preset])
   assert model.discriminator.max_position_embeddings == 512
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.learning_rate=fast",
+     "train.learning_rate must be a number, got 'fast'"),
+    ("model.generator_size=half",
+     "model.generator_size must be a number, got 'half'"),
+    ("train.weight_decay=abc", "train.weight_decay must be a number"),
+    ("train.batch_size=2.5", "train.batch_size must be an integer, got 2.5"),
+    ("finetune.answerable_classifier=3",
+     "finetune.answerable_classifier must be true or false"),
+    ("finetune.dropout_rate=1.5", r"finetune.dropout_rate must be in \[0, 1\)"),
+    ("train.weight_decay=-1", "train.weight_decay must be >= 0, got -1"),
+    ("train.learnin_rate=1e-3",
+     "unknown config key train.learnin_rate; did you mean train.learning_rate"),
+])
+def test_wrong_kinds_and_typos_name_the_key(override, message):
+  with pytest.raises((KeyError, ValueError), match=message):
+    configs.load_experiment("tiny", override)
+
+
+def test_a_yaml_typo_names_the_file_and_the_closest_key(tmp_path):
+  path = tmp_path / "exp.yaml"
+  path.write_text("model:\n  discriminator:\n    hidden_sise: 64\n")
+  with pytest.raises(KeyError, match=(
+      f"{path}: unknown config key model.discriminator.hidden_sise; did you "
+      "mean model.discriminator.hidden_size")):
+    configs.load_experiment(str(path))
