@@ -24,6 +24,7 @@ from official.nlp.tools import tokenization
 
 from electra_tf import builders
 from electra_tf import checkpoint_fit
+from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
@@ -167,4 +168,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -12,13 +12,13 @@ import json
 import os
 import time
 
-from absl import app
 from absl import flags
 import tensorflow as tf
 import tf_keras
 
 from electra_tf import builders
 from electra_tf import checkpoint_fit
+from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import evaluation
@@ -325,4 +325,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

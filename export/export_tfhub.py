@@ -11,6 +11,7 @@ from absl import app
 from absl import flags
 
 from electra_tf import builders
+from electra_tf import cli
 from electra_tf import configs
 from electra_tf import models
 from export import export_tfhub_lib
@@ -79,4 +80,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

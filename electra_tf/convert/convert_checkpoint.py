@@ -24,6 +24,7 @@ from absl import flags
 import tensorflow as tf
 
 from electra_tf import builders
+from electra_tf import cli
 from electra_tf import configs
 from electra_tf.convert import original_tf1
 from electra_tf.convert import pretrainer_weights
@@ -237,4 +238,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -7,9 +7,9 @@
 See `pretraining_records` for the format and the packing.
 """
 
-from absl import app
 from absl import flags
 
+from electra_tf import cli
 from electra_tf.data import pretraining_records
 
 _INPUT_FILES = flags.DEFINE_list(
@@ -37,4 +37,4 @@ def main(argv):
 
 if __name__ == "__main__":
   flags.mark_flags_as_required(["input_files", "vocab_file", "output_dir"])
-  app.run(main)
+  cli.run(main)
