@@ -253,6 +253,26 @@ def test_malformed_csv_is_reported_with_file_and_line(tmp_path, rows, message):
         text_columns=["text"], label_column="label", labels=["neg", "pos"])
 
 
+@pytest.mark.parametrize("name", ["train.csv", "train.tsv", "train.jsonl"])
+def test_byte_order_marks_are_read(tmp_path, name):
+  """Excel's "CSV UTF-8" starts with a byte-order mark."""
+  rows = [("text", "label"), ("good film", "pos"), ("dull", "neg")]
+  content = {
+      "train.csv": "".join(f"{a},{b}\n" for a, b in rows),
+      "train.tsv": "".join(f"{a}\t{b}\n" for a, b in rows),
+      "train.jsonl": "".join(f'{{"text": "{a}", "label": "{b}"}}\n'
+                             for a, b in rows[1:]),
+  }[name]
+  path = tmp_path / name
+  path.write_text("\ufeff" + content, encoding="utf-8")
+  tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
+  task = finetuning.make_task(
+      "custom", dict(train=[str(path)]), tokenizer, configs.FinetuneConfig(),
+      text_columns=["text"], label_column="label", labels=["neg", "pos"])
+  _, labels = task.train_data()
+  assert labels.tolist() == [1, 0]
+
+
 @pytest.mark.parametrize("name,content,message", [
     ("train.jsonl", '{"text": "fine", "label": "1"}\n{"text": "oops"\n',
      r"train.jsonl:2: invalid JSON"),

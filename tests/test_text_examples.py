@@ -61,3 +61,10 @@ def test_batch_larger_than_data():
   ex = {"input_word_ids": np.zeros((3, 8), np.int32)}
   with pytest.raises(ValueError, match="batch size 16"):
     text_examples.make_dataset(ex, 16, seed=0)
+
+
+def test_a_byte_order_mark_is_not_text(tmp_path):
+  path = tmp_path / "bom.txt"
+  path.write_text("\ufeffFirst line.\nSecond line.\n", encoding="utf-8")
+  assert text_examples.read_documents(str(path)) == [["First line.",
+                                                      "Second line."]]

@@ -33,13 +33,14 @@ def file_format(path: str) -> str:
 
 def decoded_lines(path: str) -> Iterator[Tuple[int, str]]:
   """(line number, text) of a UTF-8 file, decoded line by line so that an
-  encoding error names its line."""
+  encoding error names its line. A byte-order mark (Excel's "CSV UTF-8")
+  is dropped."""
   if not os.path.isfile(path):
     raise FileNotFoundError(f"Data file not found: {path}")
   with open(path, "rb") as handle:
     for line, raw in enumerate(handle, 1):
       try:
-        yield line, raw.decode("utf-8")
+        yield line, raw.decode("utf-8-sig" if line == 1 else "utf-8")
       except UnicodeDecodeError as e:
         raise DataError(path, line, f"not valid UTF-8 ({e.reason})") from None
 

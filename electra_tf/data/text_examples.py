@@ -38,7 +38,7 @@ def read_documents(path: str) -> List[List[str]]:
   with open(path, "rb") as f:
     raw = f.read()
   try:
-    text = raw.decode("utf-8")
+    text = raw.decode("utf-8-sig")  # a byte-order mark is dropped
   except UnicodeDecodeError as e:
     raise ValueError(f"{path} is not valid UTF-8 (byte {e.start}: "
                      f"{raw[e.start:e.start + 4]!r})") from None

@@ -39,7 +39,7 @@ def _require(condition, path, where, message):
 def read_squad_json(path: str, labelled: bool, version_2: bool) -> List[dict]:
   """The `data` list of a SQuAD file, checked entry by entry."""
   try:
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # with or without a BOM
       data = json.load(f)
   except FileNotFoundError:
     raise FileNotFoundError(f"Data file not found: {path}") from None
