@@ -53,7 +53,11 @@ _MODEL_DIR = flags.DEFINE_string(
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", 1000, "Steps between checkpoints (with --model_dir).")
 _RESUME = flags.DEFINE_bool(
-    "resume", True, "Continue from the latest checkpoint in --model_dir.")
+    "resume", True, "Continue from the latest checkpoint in --model_dir; "
+    "--noresume on a directory with checkpoints needs --overwrite.")
+_OVERWRITE = flags.DEFINE_bool(
+    "overwrite", False, "With --noresume: delete everything an earlier run "
+    "left in --model_dir (checkpoints, summaries, results) and start afresh.")
 _LOG_EVERY = flags.DEFINE_integer(
     "log_every", 10, "Steps between progress lines and summaries.")
 _STEPS_PER_LOOP = flags.DEFINE_integer(
@@ -176,7 +180,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
              train_text: str = None, train_data: str = None,
              do_lower_case: bool = True, static_masks: bool = False,
              model_dir: str = None, checkpoint_every: int = 1000,
-             resume: bool = True, log_every: int = 10,
+             resume: bool = True, overwrite: bool = False,
+             log_every: int = 10,
              steps_per_loop: int = 100, jit_compile: bool = False,
              strategy: tf.distribute.Strategy = None, evaluate: bool = True,
              eval_text: str = None, eval_data: str = None,
@@ -197,7 +202,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   on resume, so a resumed run follows the uninterrupted one exactly, and the
   last evaluation is written to `model_dir/eval_results.json`. The chief
   writes to `model_dir`; other workers to `model_dir/worker_<i>`, since
-  their input positions differ.
+  their input positions differ. Without `resume`, a directory holding
+  checkpoints is refused, or with `overwrite` emptied first.
   """
   train = config.train
   strategy = strategy or tf.distribute.get_strategy()
@@ -241,6 +247,15 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       run_directory.enter_context(run_lock.hold(checkpoint_dir))
       manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
                                            max_to_keep=3)
+      if not resume and manager.latest_checkpoint:
+        if not overwrite:
+          raise FileExistsError(
+              f"{checkpoint_dir} holds an earlier run "
+              f"({manager.latest_checkpoint}); drop --noresume to continue "
+              "it, or pass --overwrite to delete it and start afresh")
+        _clear(checkpoint_dir)
+        manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
+                                             max_to_keep=3)
       if resume and manager.latest_checkpoint:
         checkpoint_fit.check(config.model, manager.latest_checkpoint)
         # Slot variables do not exist yet; they are restored on creation.
@@ -305,6 +320,18 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
     return losses, evaluations
 
 
+def _clear(directory):
+  """Deletes all of `directory` but the lock this run holds."""
+  for name in tf.io.gfile.listdir(directory):
+    path = os.path.join(directory, name)
+    if name.rstrip("/") == run_lock.LOCK_NAME:
+      continue
+    if tf.io.gfile.isdir(path):
+      tf.io.gfile.rmtree(path)
+    else:
+      tf.io.gfile.remove(path)
+
+
 def main(argv):
   del argv
   strategy = common_flags.configure_runtime()
@@ -317,6 +344,7 @@ def main(argv):
            do_lower_case=common_flags.DO_LOWER_CASE.value,
            static_masks=_STATIC_MASKS.value, model_dir=_MODEL_DIR.value,
            checkpoint_every=_CHECKPOINT_EVERY.value, resume=_RESUME.value,
+           overwrite=_OVERWRITE.value,
            log_every=_LOG_EVERY.value, steps_per_loop=_STEPS_PER_LOOP.value,
            jit_compile=_JIT_COMPILE.value, strategy=strategy,
            evaluate=_EVAL.value, eval_text=_EVAL_TEXT.value,

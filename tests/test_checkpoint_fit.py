@@ -1,6 +1,7 @@
 """A checkpoint restored under a config of other sizes is refused, by name."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -94,3 +95,26 @@ def test_runs_and_conversions_record_their_config(tiny_run, tmp_path):
   assert configs.load_run_experiment(
       None, None, converted).as_dict() == experiment.as_dict()
   builders.restore_pretrainer(experiment.model, converted)
+
+
+def test_noresume_refuses_an_earlier_run_unless_overwritten(tiny_run,
+                                                            tmp_path):
+  model_dir = str(tmp_path / "run")
+  shutil.copytree(tiny_run[0], model_dir)
+  experiment = tiny_run[1]
+  before = sorted(os.listdir(model_dir))
+  run = dict(train_text=TEXT, model_dir=model_dir, evaluate=False,
+             steps_per_loop=1, resume=False)
+  with pytest.raises(FileExistsError, match="holds an earlier run .* pass "
+                     "--overwrite to delete it"):
+    run_pretraining.pretrain(experiment, VOCAB, **run)
+  assert sorted(os.listdir(model_dir)) == before
+  fresh = experiment.replace(train=dict(num_train_steps=1))
+  run_pretraining.pretrain(fresh, VOCAB, overwrite=True, **run)
+  # Only the new run is left: one checkpoint, at its only step.
+  state = tf.train.get_checkpoint_state(model_dir)
+  assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
+      "ckpt-1"]
+  assert not any(name.startswith("ckpt-2") for name in os.listdir(model_dir))
+  old_events = set(os.listdir(os.path.join(tiny_run[0], "train")))
+  assert not old_events & set(os.listdir(os.path.join(model_dir, "train")))
