@@ -262,11 +262,13 @@ def test_keras_layer_fine_tunes(exported):
   features = hub.load(exported["preprocess"])(tf.constant(
       ["a good and great film", "a bad and awful film"] * 8))
   labels = np.array([1, 0] * 8)
-  model.compile(tf_keras.optimizers.Adam(1e-3),
+  model.compile(tf_keras.optimizers.Adam(3e-4),
                 tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-  history = model.fit(dict(features), labels, epochs=8, batch_size=16,
-                      verbose=0)
-  assert history.history["loss"][-1] < history.history["loss"][0]
+  # Scored without dropout, whose masks make the training loss noisy.
+  loss_before = model.evaluate(dict(features), labels, verbose=0)
+  model.fit(dict(features), labels, epochs=16, batch_size=16, verbose=0)
+  loss_after = model.evaluate(dict(features), labels, verbose=0)
+  assert loss_after < loss_before
   changed = [np.abs(w.numpy() - b).max() > 0
              for w, b in zip(encoder.trainable_weights, before)]
   assert all(changed)
