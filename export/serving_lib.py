@@ -50,8 +50,6 @@ class _Tokens(tf.Module):
         tokenize_with_offsets=True)
     self.pack = nlp_layers.BertPackInputs(
         seq_length, special_tokens_dict=self.tokenizer.get_special_tokens_dict())
-    with tf.io.gfile.GFile(vocab_file) as f:
-      self.unk_id = [line.strip() for line in f].index("[UNK]")
     self.whitespace = tf_text.WhitespaceTokenizer()
 
   def pieces(self, texts):
@@ -77,7 +75,8 @@ class _Tokens(tf.Module):
           tf.boolean_mask(tf.cast(values, pieces.dtype), empty > 0), empty)
       return tf.concat([pieces, extra], axis=1)
 
-    ids = append_for_empty(ids, tf.fill(tf.shape(empty), self.unk_id))
+    ids = append_for_empty(
+        ids, tf.fill(tf.shape(empty), self.tokenizer.unknown_id))
     starts = append_for_empty(starts, tf.zeros_like(empty))
     limits = append_for_empty(limits, tf.zeros_like(empty))
     normalized = self.tokenizer.basic_tokenizer(words.flat_values)

@@ -112,6 +112,32 @@ def _sized_experiment(discriminator, generator=None, **model_settings):
   return experiment
 
 
+def _given_config(sources, keys=_SIZES, transformers_head=False):
+  """--config, refused when it differs from a source in any of `keys` (and,
+  for a transformers generator, whose head always applies the exact GELU,
+  in the head's activation).
+
+  `sources`: (network, the source's EncoderConfig or None, source name).
+  """
+  experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
+  model = experiment.model
+  ours = dict(discriminator=model.discriminator, generator=model.generator())
+  lines = [line for network, theirs, source in sources if theirs
+           for line in _differences(network, ours[network], theirs, source,
+                                    keys)]
+  has_generator = any(network == "generator" and theirs
+                      for network, theirs, _ in sources)
+  if (transformers_head and has_generator and
+      model.masked_lm_head_act() != "gelu"):
+    lines.append("generator head activation: transformers' is gelu, the "
+                 f"config's {model.masked_lm_head_act()} (set "
+                 "model.generator_head_act=gelu)")
+  if lines:
+    raise app.UsageError("--config does not fit the checkpoint:\n  " +
+                         "\n  ".join(lines))
+  return experiment
+
+
 def _hf_experiment():
   """The experiment for a Hugging Face source: its config.json's sizes,
   checked against --config when given."""
@@ -119,23 +145,10 @@ def _hf_experiment():
   generator = (weight_files.read_hf_encoder_config(_HF_GENERATOR.value)
                if _HF_GENERATOR.value else None)
   if _CONFIG.value:
-    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
-    model = experiment.model
-    lines = []
-    if discriminator:
-      lines += _differences("discriminator", model.discriminator,
-                            discriminator, _HF_DISCRIMINATOR.value)
-    if generator:
-      lines += _differences("generator", model.generator(), generator,
-                            _HF_GENERATOR.value)
-      if model.masked_lm_head_act() != "gelu":
-        lines.append("generator head activation: transformers' is gelu, the "
-                     f"config's {model.masked_lm_head_act()} (set "
-                     "model.generator_head_act=gelu)")
-    if lines:
-      raise app.UsageError("--config does not fit the checkpoint:\n  " +
-                           "\n  ".join(lines))
-    return experiment
+    return _given_config(
+        [("discriminator", discriminator, _HF_DISCRIMINATOR.value),
+         ("generator", generator, _HF_GENERATOR.value)],
+        transformers_head=True)
   if discriminator is None:
     raise app.UsageError(f"{_HF_DISCRIMINATOR.value} has no config.json; "
                          "give --config with the model's sizes")
@@ -152,28 +165,18 @@ def _hf_experiment():
   return experiment
 
 
-def _tf1_experiment():
-  """The experiment for an original TF1 checkpoint: sizes from its variable
-  shapes (heads by the ELECTRA code's 64-per-head rule), checked against
-  --config when given."""
-  sizes = [original_tf1.encoder_config(
-      original_tf1.read_checkpoint(_TF1_CHECKPOINT.value, network))
-           for network in ("discriminator", "generator")]
-  discriminator, generator = sizes
+def _tf1_experiment(weights):
+  """The experiment for an original TF1 checkpoint, whose `weights` (per
+  network) give the sizes (heads by the ELECTRA code's 64-per-head rule);
+  checked against --config when given."""
+  discriminator, generator = (original_tf1.encoder_config(weights[network])
+                              for network in ("discriminator", "generator"))
   if _CONFIG.value:
-    experiment = configs.load_experiment(_CONFIG.value, _PARAMS_OVERRIDE.value)
-    model = experiment.model
     shaped = [key for key in _SIZES if key not in ("num_attention_heads",
                                                      "hidden_act")]
-    lines = [line for network, ours, theirs in (
-        ("discriminator", model.discriminator, discriminator),
-        ("generator", model.generator(), generator))
-             for line in _differences(network, ours, theirs,
-                                      _TF1_CHECKPOINT.value, shaped)]
-    if lines:
-      raise app.UsageError("--config does not fit the checkpoint:\n  " +
-                           "\n  ".join(lines))
-    return experiment
+    return _given_config(
+        [("discriminator", discriminator, _TF1_CHECKPOINT.value),
+         ("generator", generator, _TF1_CHECKPOINT.value)], shaped)
   print(f"sizes from {_TF1_CHECKPOINT.value}'s shapes; heads of "
         f"{original_tf1.HEAD_SIZE} (discriminator "
         f"{discriminator.num_attention_heads}, generator "
@@ -190,7 +193,11 @@ def main(argv):
     experiment = configs.load_run_experiment(
         _CONFIG.value, _PARAMS_OVERRIDE.value, _CHECKPOINT.value)
   else:
-    experiment = _tf1_experiment()
+    # Read once: for the sizes, then for the weights.
+    tf1_weights = {network: original_tf1.read_checkpoint(
+        _TF1_CHECKPOINT.value, network)
+                   for network in ("discriminator", "generator")}
+    experiment = _tf1_experiment(tf1_weights)
   if _CHECKPOINT.value:
     pretrainer = builders.restore_pretrainer(experiment.model,
                                              _CHECKPOINT.value)
@@ -203,7 +210,9 @@ def main(argv):
     pretrainer = builders.build_pretrainer(experiment.model)
     networks = ("discriminator",)
     if _TF1_CHECKPOINT.value:
-      pretrainer_weights.load_from_tf1(pretrainer, _TF1_CHECKPOINT.value)
+      pretrainer_weights.load_discriminator(pretrainer,
+                                            tf1_weights["discriminator"])
+      pretrainer_weights.load_generator(pretrainer, tf1_weights["generator"])
       networks += ("generator",)
     else:
       pretrainer_weights.load_from_hf(pretrainer, _HF_DISCRIMINATOR.value,

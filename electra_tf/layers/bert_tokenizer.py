@@ -31,13 +31,12 @@ class BertTokenizer(nlp_layers.BertTokenizer):
                      tokenize_with_offsets=tokenize_with_offsets, **kwargs)
     self._vocab_file = vocab_file
     self._lower_case = lower_case
-    with tf.init_scope():
-      self._unknown_id = int(self._vocab_table.lookup(tf.constant("[UNK]")))
-    if self._unknown_id < 0:
-      raise ValueError(f"vocabulary {vocab_file} has no [UNK] token")
-    self.basic_tokenizer = bert_text.BasicTokenizer(lower_case)
     with tf.io.gfile.GFile(vocab_file) as f:
       vocab = [line.rstrip("\r\n") for line in f]  # as the table reads it
+    if "[UNK]" not in vocab:
+      raise ValueError(f"vocabulary {vocab_file} has no [UNK] token")
+    self.unknown_id = vocab.index("[UNK]")
+    self.basic_tokenizer = bert_text.BasicTokenizer(lower_case)
     self._wordpiece = tf_text.FastWordpieceTokenizer(
         vocab, max_bytes_per_word=_MAX_BYTES_PER_WORD, token_out_type=tf.int64,
         unknown_token="[UNK]", no_pretokenization=True)
@@ -60,14 +59,14 @@ class BertTokenizer(nlp_layers.BertTokenizer):
                                    "UTF8_CHAR") > MAX_CHARS_PER_WORD
       pieces = _unknown_where(too_long,
                               self._wordpiece.tokenize(words.flat_values),
-                              self._unknown_id)
+                              self.unknown_id)
       return words.with_flat_values(tf.cast(pieces, tf.int32))
     characters, begins, ends = self.basic_tokenizer.with_offsets(inputs)
     words = characters.values  # [words, (characters)]
     texts = tf.strings.unicode_encode(tf.cast(words, tf.int32), "UTF-8")
     too_long = words.row_lengths() > MAX_CHARS_PER_WORD
     pieces, piece_begins, _ = self._wordpiece.tokenize_with_offsets(texts)
-    pieces = _unknown_where(too_long, pieces, self._unknown_id)
+    pieces = _unknown_where(too_long, pieces, self.unknown_id)
     piece_begins = _unknown_where(too_long, piece_begins, 0)
     offsets = _offsets_in_input(words, begins.flat_values, ends.flat_values,
                                 piece_begins)
