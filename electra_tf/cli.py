@@ -18,9 +18,10 @@ VERBOSE = flags.DEFINE_bool(
     "verbose", False, "Show the traceback of an error in the input too "
     "(also with the environment variable ELECTRA_TF_TRACEBACK=1).")
 
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, FileExistsError,
-               NotADirectoryError, IsADirectoryError, PermissionError,
-               run_lock.DirectoryInUseError)
+# app.UsageError included: absl would print the whole --help before it.
+USER_ERRORS = (app.UsageError, ValueError, KeyError, FileNotFoundError,
+               FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError, run_lock.DirectoryInUseError)
 
 
 def run(main):

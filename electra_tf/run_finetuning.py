@@ -19,6 +19,7 @@ import os
 
 from absl import app
 from absl import flags
+import tensorflow as tf
 import tensorflow_hub as hub
 from official.nlp.tools import tokenization
 
@@ -28,7 +29,9 @@ from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
+from electra_tf.convert import original_tf1
 from electra_tf.convert import pretrainer_weights
+from electra_tf.convert import weight_files
 from export import export_tfhub_lib
 from export import serving_lib
 
@@ -69,7 +72,9 @@ _INIT_CHECKPOINT = flags.DEFINE_string(
     "was fine-tuned from one).")
 _HUB_MODULE = flags.DEFINE_string(
     "hub_module", None, "A Hub encoder SavedModel (e.g. from export_tfhub) to "
-    "fine-tune instead; its vocab_file and do_lower_case are used.")
+    "fine-tune instead; its vocab_file and do_lower_case are used. A released "
+    "transformers or TF1 checkpoint given here is fine-tuned as "
+    "--init_checkpoint.")
 _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None, "Results, summaries, predictions and kept models; "
     "a run resumes from the checkpoints it finds here.")
@@ -87,23 +92,45 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False,
 flags.mark_flags_as_required(["task", "output_dir"])
 
 
+def _encoder_sources():
+  """(init_checkpoint, hub_module): a released checkpoint given as
+  --hub_module moves to init_checkpoint; anything else there must be a
+  SavedModel."""
+  init_checkpoint, hub_module = _INIT_CHECKPOINT.value, _HUB_MODULE.value
+  if (not hub_module or "://" in hub_module or
+      tf.saved_model.contains_saved_model(hub_module)):
+    return init_checkpoint, hub_module
+  if not (weight_files.is_hf_model_dir(hub_module) or
+          original_tf1.is_checkpoint(hub_module)):
+    raise app.UsageError(
+        f"--hub_module {hub_module} is not a SavedModel (no saved_model.pb), "
+        "a transformers directory or a TF1 checkpoint")
+  if init_checkpoint:
+    raise app.UsageError(f"--hub_module {hub_module} is a released "
+                         "checkpoint; give it or --init_checkpoint, not both")
+  print(f"--hub_module {hub_module} is a released checkpoint, not a "
+        "SavedModel: fine-tuning it as --init_checkpoint", flush=True)
+  return hub_module, None
+
+
 def main(argv):
   del argv
+  init_checkpoint, hub_module = _encoder_sources()
   experiment = configs.load_run_experiment(
       _CONFIG.value, common_flags.PARAMS_OVERRIDE.value,
-      None if _HUB_MODULE.value else _INIT_CHECKPOINT.value, default="small")
-  kept = (finetuning.kept_checkpoint(_INIT_CHECKPOINT.value)
-          if _INIT_CHECKPOINT.value else None)
-  released = (pretrainer_weights.released_encoder(_INIT_CHECKPOINT.value)
-              if _INIT_CHECKPOINT.value and not kept else None)
+      None if hub_module else init_checkpoint, default="small")
+  kept = (finetuning.kept_checkpoint(init_checkpoint)
+          if init_checkpoint else None)
+  released = (pretrainer_weights.released_encoder(init_checkpoint)
+              if init_checkpoint and not kept else None)
   if released:
     # Its own sizes; the recipe (finetune:) still comes from --config.
     experiment = experiment.replace(model=experiment.model.replace(
         discriminator=released.config))
   for fine_tuned in (kept, finetuning.kept_checkpoint(_OUTPUT_DIR.value)):
-    if fine_tuned and not _HUB_MODULE.value:
+    if fine_tuned and not hub_module:
       checkpoint_fit.check(experiment.model, fine_tuned)
-  if _INIT_CHECKPOINT.value and _HUB_MODULE.value and not kept:
+  if init_checkpoint and hub_module and not kept:
     raise app.UsageError("give a pretraining --init_checkpoint or "
                          "--hub_module, not both")
   vocab_file = common_flags.VOCAB_FILE.value
@@ -113,8 +140,8 @@ def main(argv):
     vocab_file = released.vocab_file
     if released.do_lower_case is not None:
       do_lower_case = released.do_lower_case
-  if _HUB_MODULE.value:
-    module = hub.load(_HUB_MODULE.value)
+  if hub_module:
+    module = hub.load(hub_module)
     vocab_file = module.vocab_file.asset_path.numpy().decode()
     do_lower_case = bool(module.do_lower_case.numpy())
   tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
@@ -126,19 +153,19 @@ def main(argv):
       _CHOICE_COLUMNS.value)
 
   def make_network():
-    if _HUB_MODULE.value:
-      return hub.KerasLayer(_HUB_MODULE.value, trainable=True)
+    if hub_module:
+      return hub.KerasLayer(hub_module, trainable=True)
     if released:
       encoder = builders.build_encoder(experiment.model.discriminator,
                                        name="discriminator")
       released.load_into(encoder)
-      print(f"encoder from the release at {_INIT_CHECKPOINT.value}, "
+      print(f"encoder from the release at {init_checkpoint}, "
             f"vocabulary {vocab_file}", flush=True)
       return encoder
-    if _INIT_CHECKPOINT.value and not kept:
+    if init_checkpoint and not kept:
       # ELECTRA's discriminator, or a masked-LM run's encoder.
       return builders.restore_pretrainer(
-          experiment.model, _INIT_CHECKPOINT.value).get_network()
+          experiment.model, init_checkpoint).get_network()
     if _DO_TRAIN.value and not kept:
       print("warning: no --init_checkpoint or --hub_module; the encoder "
             "starts from random weights", flush=True)

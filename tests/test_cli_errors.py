@@ -15,6 +15,10 @@ CASES = [
     (["electra_tf.convert.convert_checkpoint", "--config=tiny",
       "--tf1_checkpoint=/nonexistent/model.ckpt", "--output_dir=/tmp/never"],
      "error: No TF checkpoint at /nonexistent/model.ckpt"),
+    (["electra_tf.run_finetuning", "--task=sst", "--data_dir=/nonexistent",
+      "--hub_module=/nonexistent/module", "--output_dir=/tmp/never"],
+     "error: --hub_module /nonexistent/module is not a SavedModel (no "
+     "saved_model.pb), a transformers directory or a TF1 checkpoint"),
 ]
 
 

@@ -388,3 +388,15 @@ def test_command_line_fine_tunes_a_hugging_face_directory(tmp_path):
       run.stdout)
   results = json.load(open(tmp_path / "out" / "eval_results.json"))
   assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0
+  # Given as --hub_module (a common first guess) it is fine-tuned the same
+  # way; here on the dev sentences only, to keep the test short.
+  dev = os.path.join(REVIEWS, "sst", "dev.tsv")
+  run = subprocess.run(
+      command[:4] + [f"--hub_module={hf_dir}", f"--train_file={dev}",
+                     f"--dev_file={dev}", f"--output_dir={tmp_path / 'hub'}"] +
+      command[-1:], cwd=REPO, capture_output=True, text=True, timeout=600,
+      check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert (f"--hub_module {hf_dir} is a released checkpoint, not a SavedModel:"
+          " fine-tuning it as --init_checkpoint") in run.stdout
+  assert (tmp_path / "hub" / "eval_results.json").is_file()
