@@ -35,12 +35,17 @@ from electra_tf import trainer
 from electra_tf.data import text_examples
 from electra_tf.ops import masking
 
-_STEPS = flags.DEFINE_integer("steps", 8, "Timed steps per round.")
-_ROUNDS = flags.DEFINE_integer("rounds", 4, "Rounds; the median is reported.")
-_BATCH = flags.DEFINE_integer("batch_size", 16, "Train batch size.")
+_STEPS = flags.DEFINE_integer("steps", 8, "Timed steps per round.",
+                              lower_bound=1)
+_ROUNDS = flags.DEFINE_integer("rounds", 4, "Rounds; the median is reported.",
+                               lower_bound=1)
+_BATCH = flags.DEFINE_integer("batch_size", 16, "Train batch size.",
+                              lower_bound=1)
 _FORWARD_BATCH = flags.DEFINE_integer("forward_batch_size", 32,
-                                      "Encoder forward batch size.")
-_SEQ = flags.DEFINE_integer("seq_length", 128, "Sequence length.")
+                                      "Encoder forward batch size.",
+                                      lower_bound=1)
+_SEQ = flags.DEFINE_integer("seq_length", 128, "Sequence length.",
+                            lower_bound=1)
 _XLA = flags.DEFINE_bool("xla", False,
                          "Also time both train steps compiled with XLA.")
 _MIXED_PRECISION = flags.DEFINE_enum(

@@ -26,9 +26,12 @@ from official.nlp.modeling import layers as nlp_layers
 
 from electra_tf import layers as electra_layers
 
-_BATCH = flags.DEFINE_integer("batch_size", 256, "Lines per batch.")
-_LINES = flags.DEFINE_integer("lines", 20000, "Lines of text per round.")
-_ROUNDS = flags.DEFINE_integer("rounds", 5, "Rounds; the median is reported.")
+_BATCH = flags.DEFINE_integer("batch_size", 256, "Lines per batch.",
+                              lower_bound=1)
+_LINES = flags.DEFINE_integer("lines", 20000, "Lines of text per round.",
+                              lower_bound=1)
+_ROUNDS = flags.DEFINE_integer("rounds", 5, "Rounds; the median is reported.",
+                               lower_bound=1)
 
 _REPO = __file__.rsplit("/benchmarks/", 1)[0]
 _VOCAB = f"{_REPO}/data/vocab_uncased.txt"

@@ -25,7 +25,8 @@ DO_LOWER_CASE = flags.DEFINE_bool(
 DISTRIBUTION_STRATEGY = flags.DEFINE_enum(
     "distribution_strategy", "one_device", runtime.STRATEGIES,
     "tf.distribute strategy; multi_worker_mirrored reads TF_CONFIG.")
-NUM_GPUS = flags.DEFINE_integer("num_gpus", -1, "-1: all visible GPUs.")
+NUM_GPUS = flags.DEFINE_integer("num_gpus", -1, "-1: all visible GPUs.",
+                                lower_bound=-1)
 TPU = flags.DEFINE_string("tpu", "",
                           "TPU address for --distribution_strategy=tpu.")
 MIXED_PRECISION = flags.DEFINE_enum(

@@ -15,8 +15,6 @@ encoder as a Hub encoder (for the best epoch's: `--nodo_train
 --init_checkpoint=<output_dir>` with the export flags).
 """
 
-import os
-
 from absl import app
 from absl import flags
 import tensorflow as tf
@@ -29,7 +27,9 @@ from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
+from electra_tf import paths
 from electra_tf.convert import original_tf1
+from electra_tf.layers import bert_tokenizer
 from electra_tf.convert import pretrainer_weights
 from electra_tf.convert import weight_files
 from export import export_tfhub_lib
@@ -90,6 +90,8 @@ _HUB_EXPORT_DIR = flags.DEFINE_string(
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Replace existing export directories.")
 flags.mark_flags_as_required(["task", "output_dir"])
+paths.require_literal("init_checkpoint", "hub_module", "output_dir",
+                      "export_dir", "hub_export_dir")
 
 
 def _encoder_sources():
@@ -144,7 +146,14 @@ def main(argv):
     module = hub.load(hub_module)
     vocab_file = module.vocab_file.asset_path.numpy().decode()
     do_lower_case = bool(module.do_lower_case.numpy())
+  vocab_size = len(bert_tokenizer.read_vocab(vocab_file))  # names a bad file
+  if not hub_module and vocab_size > experiment.model.discriminator.vocab_size:
+    raise ValueError(
+        f"vocabulary {vocab_file} has {vocab_size} tokens, more than the "
+        f"model's {experiment.model.discriminator.vocab_size} embeddings: "
+        "give the vocabulary the model was pretrained with")
   tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
+  paths.writable_directory(_OUTPUT_DIR.value)  # before the tokenizing
   files = finetuning.task_files(_TASK.value, _DATA.value, _TRAIN_FILE.value,
                                 _DEV_FILE.value, _TEST_FILE.value)
   task = finetuning.make_task(
@@ -188,7 +197,6 @@ def main(argv):
       print(f"wrote {_HUB_EXPORT_DIR.value}", flush=True)
 
   strategy = common_flags.configure_runtime()
-  os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   finetuning.finetune(task, make_network, experiment.finetune,
                       _OUTPUT_DIR.value, strategy, do_train=_DO_TRAIN.value,
                       init_checkpoint=kept, export=export)

@@ -6,14 +6,21 @@ exits however it ends (even `kill -9`), so a dead run's lock never blocks the
 next one and there is nothing stale to take over. It guards local disks; NFS
 honours it only where flock is forwarded to the server, and object stores
 (`gs://`, `s3://`) have no lock: there, start one run per directory yourself.
+Holding the lock, a run removes the checkpoint staging directories
+(`ckpt-7_temp/`) that a killed writer left.
 """
 
 import contextlib
 import fcntl
 import os
+import re
+import shutil
 import socket
 
 LOCK_NAME = ".lock"
+# TensorFlow writes a checkpoint's shards here, then merges them into
+# `ckpt-7.index` / `.data-*`; a kill in between leaves the directory.
+_CHECKPOINT_STAGING = re.compile(r".+-\d+_temp$")
 
 
 class DirectoryInUseError(RuntimeError):
@@ -41,7 +48,21 @@ def hold(directory: str):
     f.truncate()
     f.write(f"process {os.getpid()} on {socket.gethostname()}\n")
     f.flush()
+    _remove_leftovers(directory)
     try:
       yield
     finally:
       fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(directory: str):
+  """Checkpoint staging directories a killed writer left, in `directory` and
+  its subdirectories (kept models, workers). Only the lock's holder writes
+  here, so none of them is in use."""
+  subdirectories = [entry.path for entry in os.scandir(directory)
+                    if entry.is_dir()]
+  for path in subdirectories + [entry.path for parent in subdirectories
+                                for entry in os.scandir(parent)
+                                if entry.is_dir()]:
+    if _CHECKPOINT_STAGING.match(os.path.basename(path)):
+      shutil.rmtree(path, ignore_errors=True)

@@ -22,6 +22,7 @@ from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import evaluation
+from electra_tf import paths
 from electra_tf import run_lock
 from electra_tf import runtime
 from electra_tf import trainer
@@ -84,6 +85,7 @@ _EVAL_SEED = flags.DEFINE_integer(
 for _name in ("checkpoint_every", "log_every", "steps_per_loop", "eval_every"):
   flags.register_validator(_name, lambda value: value > 0,
                            message=f"--{_name} must be a positive integer")
+paths.require_literal("model_dir")
 flags.register_validator("num_train_steps",
                          lambda value: value is None or value > 0,
                          message="--num_train_steps must be a positive integer")
@@ -119,8 +121,8 @@ def _held_out(config, vocab_file, train_text, train_documents, train_data,
   if eval_text and eval_data:
     raise ValueError("Give --eval_text or --eval_data, not both")
   if eval_data:
-    if train_data and set(tf.io.gfile.glob(eval_data)) & set(
-        tf.io.gfile.glob(train_data)):
+    if train_data and set(paths.matching_files(eval_data)) & set(
+        paths.matching_files(train_data)):
       raise ValueError(f"--eval_data {eval_data} matches files of "
                        f"--train_data {train_data}")
     examples = pretraining_dataset.read_examples(
@@ -339,6 +341,8 @@ def main(argv):
                                    common_flags.PARAMS_OVERRIDE.value)
   if _NUM_TRAIN_STEPS.value:
     config.override({"train": {"num_train_steps": _NUM_TRAIN_STEPS.value}})
+  if _MODEL_DIR.value:
+    paths.writable_directory(_MODEL_DIR.value)  # before the tokenizing
   pretrain(config, common_flags.VOCAB_FILE.value,
            train_text=_TRAIN_TEXT.value, train_data=_TRAIN_DATA.value,
            do_lower_case=common_flags.DO_LOWER_CASE.value,

@@ -40,6 +40,7 @@ from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import finetuning
 from electra_tf import flops
+from electra_tf import paths
 from electra_tf import run_pretraining  # also defines the model/data flags
 
 FLAGS = flags.FLAGS
@@ -69,6 +70,7 @@ _SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Fine-tuning seeds.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
                                   "Checkpoints, logs and results.")
 flags.mark_flag_as_required("output_dir")
+paths.require_literal("output_dir")
 
 
 def pretraining_steps(model_config, seq_length, batch_size, budget):

@@ -14,6 +14,7 @@ from electra_tf import builders
 from electra_tf import cli
 from electra_tf import configs
 from electra_tf import models
+from electra_tf import paths
 from export import export_tfhub_lib
 
 _CONFIG = flags.DEFINE_string(
@@ -44,11 +45,14 @@ _PREPROCESSING_PATH = flags.DEFINE_string(
     "preprocessing_export_path", None,
     "If set, also write the preprocessing SavedModel here.")
 _SEQ_LENGTH = flags.DEFINE_integer(
-    "default_seq_length", 128, "Sequence length of the preprocessing model.")
+    "default_seq_length", 128, "Sequence length of the preprocessing model.",
+    lower_bound=3)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Replace existing export directories.")
 
 flags.mark_flags_as_required(["vocab_file"])
+paths.require_literal("checkpoint", "export_path",
+                      "preprocessing_export_path")
 
 
 def main(argv):

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from typing import Optional
 
@@ -32,15 +33,18 @@ from official.nlp.modeling import layers as nlp_layers
 from official.nlp.tools import export_tfhub_lib as tfm_export
 
 from electra_tf import layers as electra_layers
+from electra_tf import paths
+from electra_tf.layers import bert_tokenizer
 from electra_tf.networks.electra_encoder import INPUT_KEYS
 
 
 def check_targets(*export_paths: Optional[str], overwrite: bool = False):
   """Refuses existing export targets (unless `overwrite`) before any work."""
-  for path in export_paths:
-    if path and os.path.exists(path) and not overwrite:
+  for path in filter(None, export_paths):
+    if os.path.exists(path) and not overwrite:
       raise FileExistsError(f"{os.path.abspath(path)} exists; pass "
                             "overwrite=True (--overwrite) to replace it")
+    paths.writable_directory(os.path.dirname(os.path.abspath(path)))
 
 
 @contextlib.contextmanager
@@ -48,9 +52,10 @@ def atomic_directory(export_path: str, overwrite: bool = False):
   """Yields a temporary path that becomes `export_path` if the body succeeds."""
   export_path = os.path.abspath(export_path)
   check_targets(export_path, overwrite=overwrite)
-  parent = os.path.dirname(export_path)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+  parent, name = os.path.split(export_path)
+  owner = f".export-{name}.{socket.gethostname()}."
+  _remove_dead_staging(parent, owner)
+  staging = tempfile.mkdtemp(prefix=f"{owner}{os.getpid()}.", dir=parent)
   try:
     yield os.path.join(staging, "model")
     if os.path.exists(export_path):
@@ -58,6 +63,23 @@ def atomic_directory(export_path: str, overwrite: bool = False):
     os.rename(os.path.join(staging, "model"), export_path)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_dead_staging(parent: str, owner: str):
+  """Staging directories of earlier exports to the same path, by this host,
+  whose process is gone (killed mid-export)."""
+  for entry in os.scandir(parent):
+    if not entry.name.startswith(owner):
+      continue
+    pid = entry.name[len(owner):].split(".")[0]
+    if not pid.isdigit():
+      continue
+    try:
+      os.kill(int(pid), 0)
+    except ProcessLookupError:
+      shutil.rmtree(entry.path, ignore_errors=True)
+    except PermissionError:
+      pass  # alive, someone else's
 
 
 def _encoder_inputs():
@@ -140,8 +162,7 @@ def quiet_saver():
 
 def private_copy(vocab_file, directory):
   """A copy of the vocab, so the source path is not recorded in the SavedModel."""
-  if not tf.io.gfile.exists(vocab_file):
-    raise FileNotFoundError(f"Vocab file not found: {vocab_file}")
+  bert_tokenizer.read_vocab(vocab_file)  # refuses a bad one
   copy = os.path.join(directory, "vocab.txt")
   tf.io.gfile.copy(vocab_file, copy)
   return copy

@@ -19,6 +19,7 @@ import transformers
 from official.nlp.tools import tokenization
 
 from electra_tf import layers as electra_layers
+from electra_tf.layers import bert_tokenizer
 from export import export_tfhub_lib
 
 from conftest import VOCAB
@@ -241,8 +242,26 @@ def test_offsets_point_into_the_input():
            ] == theirs["offset_mapping"], text
 
 
-def test_vocabulary_without_unknown_token_is_refused(tmp_path):
+@pytest.mark.parametrize("content, message", [
+    (b"[PAD]\n[CLS]\n[SEP]\n[MASK]\nhello\n",
+     r"vocab.txt lacks the special token\(s\) \[UNK\]"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", r"vocab.txt is not UTF-8 text \(byte 0"),
+    (b"\xef\xbb\xbf[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n",
+     r"lacks the special token\(s\) \[PAD\]"),
+])
+def test_bad_vocabulary_is_refused_by_name(tmp_path, content, message):
   vocab = tmp_path / "vocab.txt"
-  vocab.write_text("[PAD]\n[CLS]\n[SEP]\n[MASK]\nhello\n", encoding="utf-8")
-  with pytest.raises(ValueError, match=r"vocab.txt has no \[UNK\]"):
+  vocab.write_bytes(content)
+  with pytest.raises(ValueError, match=message):
     electra_layers.BertTokenizer(vocab_file=str(vocab), lower_case=True)
+
+
+def test_windows_line_ends_in_a_vocabulary(tmp_path):
+  tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world"]
+  vocab = tmp_path / "vocab.txt"
+  vocab.write_bytes("\r\n".join(tokens).encode() + b"\r\n")
+  assert bert_tokenizer.read_vocab(str(vocab)) == tokens
+  tokenize = electra_layers.BertTokenizer(vocab_file=str(vocab),
+                                          lower_case=True)
+  assert tokenize(tf.constant(["Hello world!"])).merge_dims(
+      1, -1).to_list() == [[5, 6, 1]]

@@ -26,6 +26,7 @@ import tensorflow as tf
 from electra_tf import builders
 from electra_tf import cli
 from electra_tf import configs
+from electra_tf import paths
 from electra_tf.convert import original_tf1
 from electra_tf.convert import pretrainer_weights
 from electra_tf.convert import weight_files
@@ -67,6 +68,8 @@ _VOCAB_FILE = flags.DEFINE_string("vocab_file", None,
 _DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True, "Uncased vocab.")
 
 _SOURCES = ["tf1_checkpoint", "hf_discriminator", "checkpoint"]
+paths.require_literal("tf1_checkpoint", "checkpoint", "output_dir",
+                      "hub_export_path")
 flags.register_multi_flags_validator(
     _SOURCES, lambda f: sum(bool(f[name]) for name in _SOURCES) == 1,
     message="Give exactly one of --tf1_checkpoint, --hf_discriminator and "

@@ -10,6 +10,7 @@ See `pretraining_records` for the format and the packing.
 from absl import flags
 
 from electra_tf import cli
+from electra_tf import paths
 from electra_tf.data import pretraining_records
 
 _INPUT_FILES = flags.DEFINE_list(
@@ -17,13 +18,15 @@ _INPUT_FILES = flags.DEFINE_list(
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where shards go.")
 _MAX_SEQ_LENGTH = flags.DEFINE_integer("max_seq_length", 128,
-                                       "Tokens per example.")
+                                       "Tokens per example.", lower_bound=5)
 _DO_LOWER_CASE = flags.DEFINE_bool("do_lower_case", True, "Uncased vocab.")
 _BLANKS_SEPARATE_DOCS = flags.DEFINE_bool(
     "blanks_separate_docs", True,
     "Blank lines end documents; if false, a file is one stream of sentences.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", 1,
-                                      "Files tokenized in parallel.")
+                                      "Files tokenized in parallel.",
+                                      lower_bound=1)
+paths.require_literal("output_dir")  # run_pretraining globs the shards
 _SEED = flags.DEFINE_integer("seed", 12345, "Seed for packing choices.")
 
 

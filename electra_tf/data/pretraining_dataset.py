@@ -3,6 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
+from electra_tf import paths
+
 _MASKED_LM_KEYS = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
 
 
@@ -33,10 +35,10 @@ def _parse_fn(seq_length: int, max_predictions: int, static_masks: bool):
 
 
 def _files(file_pattern: str):
-  files = tf.io.gfile.glob(file_pattern)
+  files = paths.matching_files(file_pattern)
   if not files:
     raise FileNotFoundError(f"No TFRecord files match {file_pattern}")
-  return sorted(files)
+  return files
 
 
 def read_examples(file_pattern: str, seq_length: int, max_predictions: int = 0,

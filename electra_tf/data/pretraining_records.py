@@ -15,6 +15,7 @@ from typing import Iterator, List
 
 import numpy as np
 
+from electra_tf import paths
 from electra_tf.data import text_examples
 
 
@@ -115,20 +116,19 @@ def build(input_files: List[str], vocab_file: str, output_dir: str,
           blanks_separate_docs: bool = True, num_processes: int = 1,
           seed: int = 12345) -> List[str]:
   """Writes one shard per input file; returns the shard paths."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  paths = sorted({p for pattern in input_files
-                  for p in (tf.io.gfile.glob(pattern) or [pattern])})
-  missing = [p for p in paths if not os.path.isfile(p)]
+  files = sorted({p for pattern in input_files
+                  for p in paths.matching_files(pattern) or [pattern]})
+  missing = [p for p in files if not os.path.isfile(p)]
   if missing:
     raise FileNotFoundError(f"Input files not found: {missing}")
   text_examples.read_vocab_special_ids(vocab_file)  # fails early if bad
-  for path in paths:
+  for path in files:
     text_examples.read_documents(path)  # fails early on bad UTF-8 or no text
-  os.makedirs(output_dir, exist_ok=True)
-  jobs = [(path, os.path.join(output_dir,
-                              f"pretrain_data.tfrecord-{i:05d}-of-{len(paths):05d}"),
+  paths.writable_directory(output_dir)
+  jobs = [(path, os.path.join(
+      output_dir, f"pretrain_data.tfrecord-{i:05d}-of-{len(files):05d}"),
            vocab_file, max_seq_length, do_lower_case, blanks_separate_docs,
-           seed * 100003 + i) for i, path in enumerate(paths)]
+           seed * 100003 + i) for i, path in enumerate(files)]
   written = []
   context = multiprocessing.get_context("spawn")  # TF is not fork-safe
   with context.Pool(max(1, min(num_processes, len(jobs)))) as pool:

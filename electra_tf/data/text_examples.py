@@ -14,21 +14,16 @@ import numpy as np
 import tensorflow as tf
 
 from electra_tf.layers import BertTokenizer
-
-SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
+from electra_tf.layers.bert_tokenizer import read_vocab
+from electra_tf.layers.bert_tokenizer import SPECIAL_TOKENS
 _LINES_PER_BATCH = 4096
 
 
 def read_vocab_special_ids(vocab_file: str) -> Dict[str, int]:
-  """Ids of [PAD], [CLS], [SEP] and [MASK] in a WordPiece vocab file."""
-  if not os.path.isfile(vocab_file):
-    raise FileNotFoundError(f"Vocab file not found: {vocab_file}")
-  with open(vocab_file, encoding="utf-8") as f:
-    ids = {line.rstrip("\n"): i for i, line in enumerate(f)}
-  missing = [t for t in SPECIAL_TOKENS if t not in ids]
-  if missing:
-    raise ValueError(f"Vocab file {vocab_file} lacks special tokens {missing}")
-  return {t: ids[t] for t in SPECIAL_TOKENS}
+  """Ids of BERT's special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]) in a
+  WordPiece vocab file, which must hold them all."""
+  vocab = read_vocab(vocab_file)
+  return {token: vocab.index(token) for token in SPECIAL_TOKENS}
 
 
 def read_documents(path: str) -> List[List[str]]:

@@ -1,5 +1,7 @@
 """WordPiece tokenization that splits words exactly as BERT does."""
 
+from typing import List
+
 import tensorflow as tf
 import tf_keras
 import tensorflow_text as tf_text
@@ -11,6 +13,33 @@ from electra_tf.ops import bert_text
 # (the original Python code allows 200, Model Garden's 400).
 MAX_CHARS_PER_WORD = 100
 _MAX_BYTES_PER_WORD = 4 * MAX_CHARS_PER_WORD
+# Tokens that BERT's inputs, padding and masking need.
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def read_vocab(vocab_file: str) -> List[str]:
+  """The tokens of a WordPiece vocabulary file, one per line, as the lookup
+  table reads them. A missing file, one that is not UTF-8 text, or one that
+  lacks a special token is refused by name."""
+  try:
+    with tf.io.gfile.GFile(vocab_file, "rb") as f:
+      raw = f.read()
+  except tf.errors.NotFoundError:
+    raise FileNotFoundError(f"vocabulary not found: {vocab_file}") from None
+  try:
+    text = raw.decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise ValueError(f"vocabulary {vocab_file} is not UTF-8 text (byte "
+                     f"{e.start}: {raw[e.start:e.start + 4]!r})") from None
+  vocab = [line.rstrip("\r") for line in text.split("\n")]
+  if vocab and not vocab[-1]:
+    vocab.pop()  # the final newline ends the last line
+  missing = [token for token in SPECIAL_TOKENS if token not in vocab]
+  if missing:
+    raise ValueError(f"vocabulary {vocab_file} lacks the special token(s) "
+                     f"{', '.join(missing)}; BERT's vocab.txt has each on a "
+                     "line of its own")
+  return vocab
 
 
 @tf_keras.utils.register_keras_serializable(package="electra_tf")
@@ -31,10 +60,7 @@ class BertTokenizer(nlp_layers.BertTokenizer):
                      tokenize_with_offsets=tokenize_with_offsets, **kwargs)
     self._vocab_file = vocab_file
     self._lower_case = lower_case
-    with tf.io.gfile.GFile(vocab_file) as f:
-      vocab = [line.rstrip("\r\n") for line in f]  # as the table reads it
-    if "[UNK]" not in vocab:
-      raise ValueError(f"vocabulary {vocab_file} has no [UNK] token")
+    vocab = read_vocab(vocab_file)
     self.unknown_id = vocab.index("[UNK]")
     self.basic_tokenizer = bert_text.BasicTokenizer(lower_case)
     self._wordpiece = tf_text.FastWordpieceTokenizer(
