@@ -20,20 +20,18 @@ import time
 
 from absl import app
 from absl import flags
-import numpy as np
 import tensorflow as tf
 import tf_keras
 from official.nlp.modeling import models as tfm_models
 from official.nlp.modeling import networks as tfm_networks
 
+import harness
 from electra_tf import builders
 from electra_tf import configs
 from electra_tf import flops as flops_lib
 from electra_tf import losses
 from electra_tf import runtime
 from electra_tf import trainer
-from electra_tf.data import text_examples
-from electra_tf.ops import masking
 
 _STEPS = flags.DEFINE_integer("steps", 8, "Timed steps per round.",
                               lower_bound=1)
@@ -54,27 +52,6 @@ _MIXED_PRECISION = flags.DEFINE_enum(
 _PEAK_TFLOPS = flags.DEFINE_float(
     "peak_tflops", None, "The device's peak TFLOP/s for MFU (e.g. 989 for an "
     "H100 in bfloat16); default: a large matmul measured here.")
-
-_REPO = __file__.rsplit("/benchmarks/", 1)[0]
-
-
-def _batches(batch_size, seq_length, num_predictions, count):
-  """Real text, with static masks so both models see identical inputs."""
-  examples = text_examples.make_examples(
-      f"{_REPO}/data/sotu_1940_2021.txt", f"{_REPO}/data/vocab_uncased.txt",
-      seq_length)
-  batches = []
-  for i in range(count):
-    rows = slice(i * batch_size, (i + 1) * batch_size)
-    batch = {k: tf.constant(v[rows]) for k, v in examples.items()}
-    masked, positions, ids, weights = masking.mask_tokens(
-        batch["input_word_ids"], batch["input_mask"], seed=tf.constant([i, 0]),
-        num_predictions=num_predictions, mask_prob=0.15, mask_token_id=103,
-        special_token_ids=(0, 101, 102))
-    batches.append(dict(batch, input_word_ids=masked, masked_lm_positions=positions,
-                        masked_lm_ids=ids, masked_lm_weights=weights))
-  return batches
-
 
 def _tensorflow_gelu(x):
   """TensorFlow's exact GELU: the same math as ours, autodiff's gradient."""
@@ -123,58 +100,26 @@ def _measured_peak_tflops(dtype, size=2048, repeats=10):
   return 2 * size ** 3 / best / 1e12
 
 
-def _train_loop(model, loss_fn, jit_compile):
-  train = configs.TrainConfig()
-  loop = trainer.make_train_loop(model, trainer.make_optimizer(train), loss_fn,
-                                 train.clip_norm, tf.distribute.get_strategy(),
-                                 jit_compile=jit_compile)
-  return lambda iterator, steps: loop(iterator, tf.constant(steps))[0]
-
-
-def _time(fn, batches, steps):
-  """Mean milliseconds per step of `fn(batches, steps)`."""
-  start = time.perf_counter()
-  result = fn(batches, steps)
-  tf.nest.map_structure(lambda t: t.numpy(), result)
-  return (time.perf_counter() - start) / steps * 1000
-
-
-def _compare(ours, reference, batches, steps, rounds):
-  """Median over rounds of (ours ms, reference ms), alternating who goes first.
-
-  A 2-core machine drifts by 10% or more between minutes; interleaving keeps
-  that drift out of the ratio. A reference that fails to run gets None.
-  """
-  _time(ours, batches, 2)  # trace and compile
+def _compare(ours, reference, steps, rounds):
+  """(ours ms, reference ms) by `harness.interleaved_medians`; a reference
+  that fails to run gets None."""
   try:
-    _time(reference, batches, 2)
+    harness.milliseconds_per_step(reference, 1)
   except (TypeError, ValueError, tf.errors.OpError) as error:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     reason = next((line for line in lines if re.match(r"\w+Error: ", line)),
                   lines[0])
     print(f"tf-models-official fails here: {reason}")
-    reference = None
-  contenders = [fn for fn in (ours, reference) if fn]
-  times = {fn: [] for fn in contenders}
-  for r in range(rounds):
-    for fn in contenders[::1 if r % 2 == 0 else -1]:
-      times[fn].append(_time(fn, batches, steps))
-  return tuple(float(np.median(times[fn])) if fn else None
-               for fn in (ours, reference))
-
-
-def _stream(batches):
-  """An endless iterator over `batches`, as a training loop consumes them."""
-  stacked = {k: tf.stack([b[k] for b in batches]) for k in batches[0]}
-  return iter(tf.data.Dataset.from_tensor_slices(stacked).repeat())
+    return harness.interleaved_medians([ours], steps, rounds)[0], None
+  return tuple(harness.interleaved_medians([ours, reference], steps, rounds))
 
 
 def main(argv):
   del argv
   config = configs.load_experiment("small").model
   steps = _STEPS.value
-  train_batches = _batches(_BATCH.value, _SEQ.value,
-                           config.max_predictions_per_seq, 4)
+  train_batches = harness.pretraining_batches(
+      _BATCH.value, _SEQ.value, config.max_predictions_per_seq, 4)
   flops = flops_lib.train_flops_per_example(config, _SEQ.value) * _BATCH.value
   rows = []
   for policy in ("float32",) + ((_MIXED_PRECISION.value,)
@@ -183,18 +128,20 @@ def main(argv):
     peak = _PEAK_TFLOPS.value or _measured_peak_tflops(
         tf_keras.mixed_precision.global_policy().compute_dtype)
     for jit in (False, True) if _XLA.value else (False,):
-      ours = _train_loop(builders.build_pretrainer(config, seed=0),
-                         trainer.pretraining_loss(config), jit)
-      reference = _train_loop(_reference_pretrainer(config), _reference_loss,
-                              jit)
-      ours_ms, ref_ms = _compare(ours, reference, _stream(train_batches),
-                                 steps, _ROUNDS.value)
+      ours = harness.train_loop(builders.build_pretrainer(config, seed=0),
+                                trainer.pretraining_loss(config), jit)
+      reference = harness.train_loop(_reference_pretrainer(config),
+                                     _reference_loss, jit)
+      batches = harness.stream(train_batches)
+      ours_ms, ref_ms = _compare(lambda n: ours(batches, n),
+                                 lambda n: reference(batches, n), steps,
+                                 _ROUNDS.value)
       rows.append((f"train step, {policy}" + (", XLA" if jit else ""),
                    ours_ms, ref_ms, peak))
   tf_keras.mixed_precision.set_global_policy("float32")
 
-  forward_batches = _batches(_FORWARD_BATCH.value, _SEQ.value,
-                             config.max_predictions_per_seq, 2)
+  forward_batches = harness.stream(harness.pretraining_batches(
+      _FORWARD_BATCH.value, _SEQ.value, config.max_predictions_per_seq, 2))
   encoder = builders.build_encoder(config.discriminator)
   ref_encoder = _reference_encoder(config.discriminator)
   inputs = lambda b: {k: b[k] for k in
@@ -204,11 +151,11 @@ def main(argv):
     @tf.function
     def call(batch):
       return network(inputs(batch))["sequence_output"]
-    return lambda iterator, steps: [call(next(iterator))
-                                    for _ in range(steps)][-1]
+    return lambda steps: [call(next(forward_batches))
+                          for _ in range(steps)][-1]
 
-  forward_ms = _compare(forward(encoder), forward(ref_encoder),
-                        _stream(forward_batches), steps, _ROUNDS.value)
+  forward_ms = _compare(forward(encoder), forward(ref_encoder), steps,
+                        _ROUNDS.value)
 
   print(f"\nELECTRA-Small, seq {_SEQ.value}, median of {_ROUNDS.value} rounds "
         f"of {steps} steps, {os.cpu_count()} CPUs, "

@@ -9,6 +9,7 @@ files. `run_finetuning` is its command line.
 import json
 import math
 import os
+import time
 from typing import Callable, Dict, List, Optional
 
 import tensorflow as tf
@@ -256,6 +257,30 @@ def _train(model, task, features, labels, config, output_dir, checkpoint,
   if initial_epoch < task.num_train_epochs:
     model.fit(dataset, epochs=task.num_train_epochs,
               initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-              verbose=2, callbacks=[tf_keras.callbacks.TensorBoard(
-                  os.path.join(output_dir, "train"), write_graph=False),
-                                    keeper])
+              verbose=2, callbacks=[
+                  _TrainingSpeed(steps_per_epoch * config.batch_size),
+                  tf_keras.callbacks.TensorBoard(
+                      os.path.join(output_dir, "train"), write_graph=False),
+                  keeper])
+
+
+class _TrainingSpeed(tf_keras.callbacks.Callback):
+  """Prints each epoch's training examples/s and adds it to the epoch's logs
+  (so TensorBoard's train/ summaries get it). Placed first: the evaluation
+  in later callbacks' on_epoch_end does not count."""
+
+  def __init__(self, examples_per_epoch: int):
+    super().__init__()
+    self._examples = examples_per_epoch
+    self._start = None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._start = time.perf_counter()
+
+  def on_epoch_end(self, epoch, logs=None):
+    seconds = time.perf_counter() - self._start
+    rate = self._examples / seconds
+    print(f"epoch {epoch + 1}: {self._examples} training examples in "
+          f"{seconds:.1f} s, {rate:.1f} examples/s", flush=True)
+    if logs is not None:
+      logs["examples_per_second"] = rate

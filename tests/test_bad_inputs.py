@@ -15,10 +15,13 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from electra_tf import paths
 from electra_tf import run_lock
+from electra_tf.convert import weight_files
+from electra_tf.data import tagging_data
 from export import export_tfhub_lib
 
 from conftest import REPO
@@ -134,3 +137,25 @@ def test_export_staging_left_by_a_kill_is_removed(tmp_path):
     os.makedirs(staging)
   assert sorted(p.name for p in tmp_path.iterdir()) == [
       f"{owner}{os.getpid()}.def", "hub"]
+
+
+def test_an_unknown_tag_is_cited_at_its_own_line(tmp_path):
+  dev = tmp_path / "dev.txt"
+  dev.write_text("Paris B-LOC\nis O\nnice B-ADJ\n\nRome B-LOC\n")
+  sentences = tagging_data.read_conll(str(dev))
+  with pytest.raises(ValueError, match=r"dev.txt:3: tags \['B-ADJ'\] are "
+                     "not in the training tags"):
+    tagging_data.check_tags(sentences, ("O", "B-LOC"), str(dev))
+
+
+def test_truncated_safetensors_is_named(tmp_path):
+  weight_files.write_hf_model(str(tmp_path / "hf"),
+                              {"w": np.zeros((64, 64), np.float32)}, {})
+  path = tmp_path / "hf" / "model.safetensors"
+  # Written with the mode config.json gets, not safetensors' 0600.
+  assert path.stat().st_mode & 0o777 == (
+      tmp_path / "hf" / "config.json").stat().st_mode & 0o777
+  path.write_bytes(path.read_bytes()[:1000])
+  with pytest.raises(ValueError, match=r"model.safetensors is not a readable "
+                     "safetensors file"):
+    weight_files.read_weights(str(tmp_path / "hf"))

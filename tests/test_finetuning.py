@@ -8,11 +8,13 @@ import collections
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from official.nlp.tools import squad_evaluate_v2_0
 from official.nlp.tools import tokenization
 
@@ -346,6 +348,15 @@ def test_command_line_fine_tunes_a_hub_export(tmp_path):
   assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0
   assert "1 epochs of 125 steps" in run.stdout
   assert (tmp_path / "out" / "predictions" / "SST-2.tsv").exists()
+  # Training speed, evaluation excluded, printed and summarised.
+  rate = re.search(r"epoch 1: 2000 training examples in ([\d.]+) s, "
+                   r"([\d.]+) examples/s", run.stdout)
+  assert rate and float(rate[2]) == pytest.approx(2000 / float(rate[1]),
+                                                  rel=0.05)
+  events = tf.compat.v1.train.summary_iterator(
+      str(next((tmp_path / "out" / "train").rglob("events.*"))))
+  assert "epoch_examples_per_second" in {
+      value.tag for event in events for value in event.summary.value}
 
 
 def test_command_line_needs_text_columns_for_custom(tmp_path):

@@ -7,6 +7,7 @@ from typing import Dict, Optional
 
 import h5py
 import numpy as np
+import safetensors
 from safetensors import numpy as safetensors_numpy
 
 from electra_tf.configs import EncoderConfig
@@ -69,7 +70,11 @@ def read_weights(path: str) -> Dict[str, np.ndarray]:
   if not os.path.isfile(path):
     raise FileNotFoundError(f"No weights file at {path}")
   if path.endswith(".safetensors"):
-    return safetensors_numpy.load_file(path)
+    try:
+      return safetensors_numpy.load_file(path)
+    except safetensors.SafetensorError as e:
+      raise ValueError(f"{path} is not a readable safetensors file (truncated "
+                       f"or of another format): {e}") from None
   if path.endswith(".bin"):
     try:
       import torch  # pylint: disable=g-import-not-at-top
@@ -168,9 +173,14 @@ def write_hf_model(output_dir: str, weights: Dict[str, np.ndarray],
                    config: dict):
   """model.safetensors + config.json, loadable by transformers.from_pretrained."""
   os.makedirs(output_dir, exist_ok=True)
+  path = os.path.join(output_dir, "model.safetensors")
   safetensors_numpy.save_file(
-      {k: np.ascontiguousarray(v) for k, v in weights.items()},
-      os.path.join(output_dir, "model.safetensors"), metadata={"format": "pt"})
+      {k: np.ascontiguousarray(v) for k, v in weights.items()}, path,
+      metadata={"format": "pt"})
+  # safetensors writes 0600; give it the mode config.json gets (umask's).
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(path, 0o666 & ~umask)
   with open(os.path.join(output_dir, "config.json"), "w",
             encoding="utf-8") as f:
     json.dump(config, f, indent=2)

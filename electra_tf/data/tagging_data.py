@@ -22,7 +22,12 @@ IGNORE = -1  # label id of positions without a tag (pieces, padding)
 class Sentence:
   words: List[str]
   tags: Optional[List[str]]
-  line: int  # of its first word
+  lines: List[int]  # of each word
+
+
+def _first_line_of(sentence: Sentence, tags) -> int:
+  return next(line for tag, line in zip(sentence.tags, sentence.lines)
+              if tag in tags)
 
 
 def _check_tag(tag, path, line):
@@ -34,7 +39,7 @@ def _check_tag(tag, path, line):
 
 def read_conll(path: str, labelled: bool = True) -> List[Sentence]:
   """The sentences of a CoNLL file; unlabelled files need only the words."""
-  sentences, words, tags, first_line = [], [], [], None
+  sentences, words, tags, lines = [], [], [], []
   for line, text in table_files.decoded_lines(path):
     fields = text.split()
     if fields and fields[0] != "-DOCSTART-":
@@ -45,12 +50,12 @@ def read_conll(path: str, labelled: bool = True) -> List[Sentence]:
         _check_tag(fields[-1], path, line)
         tags.append(fields[-1])
       words.append(fields[0])
-      first_line = first_line or line
+      lines.append(line)
     elif words:
-      sentences.append(Sentence(words, tags if labelled else None, first_line))
-      words, tags, first_line = [], [], None
+      sentences.append(Sentence(words, tags if labelled else None, lines))
+      words, tags, lines = [], [], []
   if words:
-    sentences.append(Sentence(words, tags if labelled else None, first_line))
+    sentences.append(Sentence(words, tags if labelled else None, lines))
   if not sentences:
     raise DataError(path, None, "holds no sentences")
   return sentences
@@ -67,7 +72,8 @@ def check_tags(sentences: Sequence[Sentence], tags: Sequence[str], path: str):
   for sentence in sentences:
     unknown = sorted(set(sentence.tags) - known)
     if unknown:
-      raise DataError(path, sentence.line, f"tags {unknown} are not in the "
+      raise DataError(path, _first_line_of(sentence, unknown),
+                      f"tags {unknown} are not in the "
                       f"training tags {list(tags)}")
 
 
