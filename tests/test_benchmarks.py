@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -20,3 +22,21 @@ def test_tokenization_benchmark_reports_each_tokenizer():
       "transformers BertTokenizerFast"]
   assert all(int(rate.replace(",", "")) > 0 for _, rate, _ in rows)
   assert rows[0][2] == "1.00"
+
+
+def test_pytorch_benchmark_reports_each_case_under_load():
+  """Two of the four cases, small, with both flags that change the setting."""
+  result = subprocess.run(
+      [sys.executable, os.path.join(REPO, "benchmarks", "versus_pytorch.py"),
+       "--case=forward", "--case=finetune_minilm", "--scale=0.1", "--steps=1",
+       "--rounds=1", "--threads=1", "--busy_processes=1"],
+      capture_output=True, text=True, cwd=REPO, timeout=600, check=True)
+  assert ("TensorFlow intra-op threads 1, torch threads 1, 1 busy processes"
+          in result.stdout)
+  rows = re.findall(r"^(ELECTRA-Small forward|MiniLM \(6 x 384\) fine-tune "
+                    r"step).* ([\d.]+) +([\d.]+) +([\d.]+)x$", result.stdout,
+                    re.MULTILINE)
+  assert [row[0] for row in rows] == ["ELECTRA-Small forward",
+                                      "MiniLM (6 x 384) fine-tune step"]
+  for _, ours, theirs, ratio in rows:
+    assert float(ratio) == pytest.approx(float(theirs) / float(ours), rel=0.03)
