@@ -280,7 +280,7 @@ class _TrainingSpeed(tf_keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     seconds = time.perf_counter() - self._start
     rate = self._examples / seconds
-    print(f"epoch {epoch + 1}: {self._examples} training examples in "
+    print(f"train epoch {epoch + 1}: {self._examples} examples in "
           f"{seconds:.1f} s, {rate:.1f} examples/s", flush=True)
     if logs is not None:
       logs["examples_per_second"] = rate

@@ -30,15 +30,20 @@ def matching_files(pattern: str) -> List[str]:
   return sorted(tf.io.gfile.glob(pattern))
 
 
-def writable_directory(directory: str) -> str:
-  """Creates `directory` if needed and proves it writable, or names it."""
+def check_writable(directory: str):
+  """Proves that `directory` can be written (or created, in its nearest
+  existing ancestor) without creating anything; names it if not."""
   if "://" in directory:
-    return directory  # object stores: permissions show on the first write
+    return  # object stores: permissions show on the first write
+  existing = os.path.abspath(directory)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise PermissionError(f"cannot write in {directory}: {existing} is not "
+                          "a directory")
   try:
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.TemporaryFile(dir=directory):
+    with tempfile.TemporaryFile(dir=existing):
       pass
   except OSError as e:
     raise PermissionError(
         f"cannot write in {directory}: {e.strerror or e}") from None
-  return directory

@@ -29,9 +29,9 @@ from electra_tf import configs
 from electra_tf import finetuning
 from electra_tf import paths
 from electra_tf.convert import original_tf1
-from electra_tf.layers import bert_tokenizer
 from electra_tf.convert import pretrainer_weights
 from electra_tf.convert import weight_files
+from electra_tf.layers import bert_tokenizer
 from export import export_tfhub_lib
 from export import serving_lib
 
@@ -153,7 +153,7 @@ def main(argv):
         f"model's {experiment.model.discriminator.vocab_size} embeddings: "
         "give the vocabulary the model was pretrained with")
   tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
-  paths.writable_directory(_OUTPUT_DIR.value)  # before the tokenizing
+  paths.check_writable(_OUTPUT_DIR.value)  # before the tokenizing
   files = finetuning.task_files(_TASK.value, _DATA.value, _TRAIN_FILE.value,
                                 _DEV_FILE.value, _TEST_FILE.value)
   task = finetuning.make_task(

@@ -342,7 +342,7 @@ def main(argv):
   if _NUM_TRAIN_STEPS.value:
     config.override({"train": {"num_train_steps": _NUM_TRAIN_STEPS.value}})
   if _MODEL_DIR.value:
-    paths.writable_directory(_MODEL_DIR.value)  # before the tokenizing
+    paths.check_writable(_MODEL_DIR.value)  # before the tokenizing
   pretrain(config, common_flags.VOCAB_FILE.value,
            train_text=_TRAIN_TEXT.value, train_data=_TRAIN_DATA.value,
            do_lower_case=common_flags.DO_LOWER_CASE.value,

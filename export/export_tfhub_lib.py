@@ -44,7 +44,7 @@ def check_targets(*export_paths: Optional[str], overwrite: bool = False):
     if os.path.exists(path) and not overwrite:
       raise FileExistsError(f"{os.path.abspath(path)} exists; pass "
                             "overwrite=True (--overwrite) to replace it")
-    paths.writable_directory(os.path.dirname(os.path.abspath(path)))
+    paths.check_writable(os.path.dirname(os.path.abspath(path)))
 
 
 @contextlib.contextmanager
@@ -53,6 +53,7 @@ def atomic_directory(export_path: str, overwrite: bool = False):
   export_path = os.path.abspath(export_path)
   check_targets(export_path, overwrite=overwrite)
   parent, name = os.path.split(export_path)
+  os.makedirs(parent, exist_ok=True)
   owner = f".export-{name}.{socket.gethostname()}."
   _remove_dead_staging(parent, owner)
   staging = tempfile.mkdtemp(prefix=f"{owner}{os.getpid()}.", dir=parent)

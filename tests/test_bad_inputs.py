@@ -57,7 +57,8 @@ CASES = [
     # An output directory that cannot be made, found before any tokenizing.
     (["electra_tf.data.build_pretraining_dataset", f"--input_files={TEXT}",
       f"--vocab_file={VOCAB}", "--output_dir={tmp}/a_file/out"],
-     "error: cannot write in {tmp}/a_file/out: Not a directory"),
+     "error: cannot write in {tmp}/a_file/out: {tmp}/a_file is not a "
+     "directory"),
     (["electra_tf.run_finetuning", "--task=sst", f"--data_dir={SST}",
       "--config=tiny", "--vocab_file={tmp}/big_vocab.txt",
       "--output_dir={tmp}/never"],
@@ -108,10 +109,9 @@ def test_a_file_named_like_a_glob_is_taken_as_named(tmp_path):
 def test_unwritable_directory_is_named(tmp_path):
   (tmp_path / "a_file").write_text("")
   with pytest.raises(PermissionError, match=r"cannot write in .*a_file/sub"):
-    paths.writable_directory(str(tmp_path / "a_file" / "sub"))
-  assert paths.writable_directory(str(tmp_path / "new")) == str(
-      tmp_path / "new")
-  assert os.listdir(tmp_path / "new") == []  # the probe leaves nothing
+    paths.check_writable(str(tmp_path / "a_file" / "sub"))
+  paths.check_writable(str(tmp_path / "new" / "deeper"))
+  assert sorted(os.listdir(tmp_path)) == ["a_file"]  # nothing is created
 
 
 def test_checkpoint_staging_left_by_a_kill_is_removed(tmp_path):

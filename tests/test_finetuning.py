@@ -349,7 +349,7 @@ def test_command_line_fine_tunes_a_hub_export(tmp_path):
   assert "1 epochs of 125 steps" in run.stdout
   assert (tmp_path / "out" / "predictions" / "SST-2.tsv").exists()
   # Training speed, evaluation excluded, printed and summarised.
-  rate = re.search(r"epoch 1: 2000 training examples in ([\d.]+) s, "
+  rate = re.search(r"train epoch 1: 2000 examples in ([\d.]+) s, "
                    r"([\d.]+) examples/s", run.stdout)
   assert rate and float(rate[2]) == pytest.approx(2000 / float(rate[1]),
                                                   rel=0.05)

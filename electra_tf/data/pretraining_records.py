@@ -124,7 +124,8 @@ def build(input_files: List[str], vocab_file: str, output_dir: str,
   text_examples.read_vocab_special_ids(vocab_file)  # fails early if bad
   for path in files:
     text_examples.read_documents(path)  # fails early on bad UTF-8 or no text
-  paths.writable_directory(output_dir)
+  paths.check_writable(output_dir)
+  os.makedirs(output_dir, exist_ok=True)
   jobs = [(path, os.path.join(
       output_dir, f"pretrain_data.tfrecord-{i:05d}-of-{len(files):05d}"),
            vocab_file, max_seq_length, do_lower_case, blanks_separate_docs,
