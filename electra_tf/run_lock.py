@@ -59,10 +59,9 @@ def _remove_leftovers(directory: str):
   """Checkpoint staging directories a killed writer left, in `directory` and
   its subdirectories (kept models, workers). Only the lock's holder writes
   here, so none of them is in use."""
-  subdirectories = [entry.path for entry in os.scandir(directory)
-                    if entry.is_dir()]
-  for path in subdirectories + [entry.path for parent in subdirectories
-                                for entry in os.scandir(parent)
-                                if entry.is_dir()]:
+  top = [entry.path for entry in os.scandir(directory) if entry.is_dir()]
+  nested = [entry.path for parent in top for entry in os.scandir(parent)
+            if entry.is_dir()]
+  for path in top + nested:  # listed before any removal
     if _CHECKPOINT_STAGING.match(os.path.basename(path)):
       shutil.rmtree(path, ignore_errors=True)

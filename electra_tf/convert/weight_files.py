@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import stat
 from typing import Dict, Optional
 
 import h5py
@@ -177,10 +178,8 @@ def write_hf_model(output_dir: str, weights: Dict[str, np.ndarray],
   safetensors_numpy.save_file(
       {k: np.ascontiguousarray(v) for k, v in weights.items()}, path,
       metadata={"format": "pt"})
-  # safetensors writes 0600; give it the mode config.json gets (umask's).
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(path, 0o666 & ~umask)
-  with open(os.path.join(output_dir, "config.json"), "w",
-            encoding="utf-8") as f:
+  config_path = os.path.join(output_dir, "config.json")
+  with open(config_path, "w", encoding="utf-8") as f:
     json.dump(config, f, indent=2)
+  # safetensors writes 0600; give the weights the mode config.json got.
+  os.chmod(path, stat.S_IMODE(os.stat(config_path).st_mode))
