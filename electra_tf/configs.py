@@ -8,7 +8,7 @@ import dataclasses
 import difflib
 import math
 import os
-from typing import Optional
+from typing import Dict, Optional
 
 import tensorflow as tf
 import yaml
@@ -296,7 +296,7 @@ def load_experiment(name_or_path: str,
           f"No config file {name_or_path!r} and no preset of that name; "
           f"presets: {', '.join(preset_names())}")
   config = ExperimentConfig()
-  known = set(_dotted(config.as_dict()))
+  known = dict(_dotted_items(config.as_dict()))
   with tf.io.gfile.GFile(path) as f:
     _check_keys(yaml.safe_load(f) or {}, known, path)
   config = params_dict.override_params_dict(config, path, is_strict=True)
@@ -313,13 +313,23 @@ def load_experiment(name_or_path: str,
   return config
 
 
-def _dotted(tree, prefix=""):
-  """The dotted keys of a nested dict's leaves."""
+def changed_settings(old: ExperimentConfig, new: ExperimentConfig,
+                     sections=("model", "train")) -> Dict[str, tuple]:
+  """{dotted key: (old value, new value)} for each setting of `sections`
+  that differs."""
+  before = dict(_dotted_items({s: old.as_dict()[s] for s in sections}))
+  after = dict(_dotted_items({s: new.as_dict()[s] for s in sections}))
+  return {key: (value, after[key]) for key, value in before.items()
+          if after[key] != value}
+
+
+def _dotted_items(tree, prefix=""):
+  """(dotted key, value) for each leaf of a nested dict."""
   for key, value in tree.items():
     if isinstance(value, dict) and value:
-      yield from _dotted(value, f"{prefix}{key}.")
+      yield from _dotted_items(value, f"{prefix}{key}.")
     else:
-      yield f"{prefix}{key}"
+      yield f"{prefix}{key}", value
 
 
 def _overrides(params_override: str) -> dict:
@@ -336,7 +346,7 @@ def _check_keys(overrides: dict, known, source: str):
   """Refuses an unknown key, naming the source and the closest known key."""
   if not isinstance(overrides, dict):
     raise ValueError(f"{source} is not a mapping of config keys")
-  for key in _dotted(overrides):
+  for key, _ in _dotted_items(overrides):
     if key not in known and not any(k.startswith(key + ".") for k in known):
       close = difflib.get_close_matches(key, sorted(known), n=1)
       hint = f"; did you mean {close[0]}?" if close else ""

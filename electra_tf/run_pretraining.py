@@ -211,6 +211,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   strategy = strategy or tf.distribute.get_strategy()
   input_context = runtime.worker_input_context(strategy)
   special = text_examples.read_vocab_special_ids(vocab_file)
+  if model_dir and resume:
+    _check_resumable(config, runtime.writer_directory(model_dir, strategy))
   train_documents = (None if train_data
                      else text_examples.read_documents(train_text))
   held_out = None
@@ -259,12 +261,16 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
         manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
                                              max_to_keep=3)
       if resume and manager.latest_checkpoint:
-        checkpoint_fit.check(config.model, manager.latest_checkpoint)
         # Slot variables do not exist yet; they are restored on creation.
         checkpoint.restore(
             manager.latest_checkpoint).assert_existing_objects_matched()
-        print(f"resumed from {manager.latest_checkpoint} at step "
-              f"{int(optimizer.iterations.numpy())}", flush=True)
+        step = int(optimizer.iterations.numpy())
+        print(f"resumed from {manager.latest_checkpoint} at step {step}",
+              flush=True)
+        if step >= train.num_train_steps:
+          print(f"the run had already finished (train.num_train_steps "
+                f"{train.num_train_steps}); give a larger --num_train_steps "
+                "to train on", flush=True)
       configs.save_run_config(config, checkpoint_dir)
       if strategy.extended.should_save_summary:
         writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
@@ -320,6 +326,32 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       print(f"{model.count_params():,} parameters; loss {losses[0][1]:.4f} -> "
             f"{losses[-1][1]:.4f}")
     return losses, evaluations
+
+
+def _check_resumable(config, checkpoint_dir):
+  """Refuses to resume the run in `checkpoint_dir` under other settings.
+
+  Only its length (train.num_train_steps) may change: any other setting
+  would silently continue one run under another's.
+  """
+  checkpoint_path = tf.train.latest_checkpoint(checkpoint_dir)
+  if not checkpoint_path:
+    return
+  checkpoint_fit.check(config.model, checkpoint_path)
+  saved = configs.run_config(checkpoint_dir)
+  if not saved:
+    return
+  changed = configs.changed_settings(configs.load_experiment(saved), config)
+  changed.pop("train.num_train_steps", None)
+  if changed:
+    raise ValueError(
+        f"{checkpoint_dir} holds a run made with other settings (saved in "
+        f"{saved} -> now):\n" + "".join(
+            f"  {key}: {old!r} -> {new!r}\n"
+            for key, (old, new) in changed.items()) + "Resume it with "
+        "its own settings (only --num_train_steps may change), start afresh "
+        "with --noresume --overwrite (deleting it), or use another "
+        "--model_dir")
 
 
 def _clear(directory):

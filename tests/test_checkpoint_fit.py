@@ -118,3 +118,31 @@ def test_noresume_refuses_an_earlier_run_unless_overwritten(tiny_run,
   assert not any(name.startswith("ckpt-2") for name in os.listdir(model_dir))
   old_events = set(os.listdir(os.path.join(tiny_run[0], "train")))
   assert not old_events & set(os.listdir(os.path.join(model_dir, "train")))
+
+
+def test_resume_under_other_settings_is_refused(tiny_run, tmp_path, capsys):
+  model_dir = str(tmp_path / "run")
+  shutil.copytree(tiny_run[0], model_dir)
+  experiment = tiny_run[1]
+  run = dict(train_text=TEXT, model_dir=model_dir, evaluate=False,
+             steps_per_loop=1)
+  other = experiment.replace(train=dict(learning_rate=2e-3),
+                             model=dict(mask_prob=0.3))
+  before = sorted(os.listdir(model_dir))
+  with pytest.raises(ValueError) as error:
+    run_pretraining.pretrain(other, VOCAB, **run)
+  message = str(error.value)
+  assert f"{model_dir} holds a run made with other settings" in message
+  assert (f"train.learning_rate: {experiment.train.learning_rate!r} -> 0.002"
+          in message)
+  assert f"model.mask_prob: {experiment.model.mask_prob!r} -> 0.3" in message
+  assert "--noresume --overwrite" in message and "seed" not in message
+  assert sorted(os.listdir(model_dir)) == before
+  # Its own settings resume it; having finished, it says so and trains
+  # nothing; only a longer run trains on.
+  losses, _ = run_pretraining.pretrain(experiment, VOCAB, **run)
+  assert losses == []
+  assert "the run had already finished" in capsys.readouterr().out
+  longer = experiment.replace(train=dict(num_train_steps=3))
+  losses, _ = run_pretraining.pretrain(longer, VOCAB, **run)
+  assert [step for step, _ in losses] == [3]
