@@ -6,6 +6,7 @@ Defined once here, so both binaries can be imported into one process.
 import os
 
 from absl import flags
+import tensorflow as tf
 
 from electra_tf import runtime
 
@@ -33,8 +34,26 @@ MIXED_PRECISION = flags.DEFINE_enum(
     "mixed_precision", "float32", runtime.PRECISIONS,
     "Keras precision policy (mixed_float16 adds dynamic loss scaling).")
 
+# TensorFlow's defaults measured best on a 2-core CPU, quiet and beside a
+# busy process (README, "Against PyTorch"); these are for other machines.
+INTRA_OP_THREADS = flags.DEFINE_integer(
+    "intra_op_threads", 0, "Threads one op may use on the CPU; 0: "
+    "TensorFlow's default (the number of cores).", lower_bound=0)
+INTER_OP_THREADS = flags.DEFINE_integer(
+    "inter_op_threads", 0, "Ops run at once on the CPU; 0: TensorFlow's "
+    "default (the number of cores).", lower_bound=0)
+
 
 def configure_runtime():
-  """Sets the precision policy; returns the strategy the flags ask for."""
-  return runtime.configure(DISTRIBUTION_STRATEGY.value, MIXED_PRECISION.value,
-                           NUM_GPUS.value, TPU.value)
+  """Sets the precision policy and thread pools; returns the strategy the
+  flags ask for."""
+  strategy = runtime.configure(
+      DISTRIBUTION_STRATEGY.value, MIXED_PRECISION.value, NUM_GPUS.value,
+      TPU.value, INTRA_OP_THREADS.value, INTER_OP_THREADS.value)
+  threading = tf.config.threading
+  print(f"{type(strategy).__name__} on {strategy.num_replicas_in_sync} "
+        f"replica(s); CPU threads: intra-op "
+        f"{threading.get_intra_op_parallelism_threads() or 'default'}, "
+        f"inter-op {threading.get_inter_op_parallelism_threads() or 'default'}",
+        flush=True)
+  return strategy

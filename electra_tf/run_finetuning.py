@@ -117,6 +117,7 @@ def _encoder_sources():
 
 def main(argv):
   del argv
+  strategy = common_flags.configure_runtime()  # before TensorFlow runs ops
   init_checkpoint, hub_module = _encoder_sources()
   experiment = configs.load_run_experiment(
       _CONFIG.value, common_flags.PARAMS_OVERRIDE.value,
@@ -196,7 +197,6 @@ def main(argv):
           do_lower_case=do_lower_case, overwrite=_OVERWRITE.value)
       print(f"wrote {_HUB_EXPORT_DIR.value}", flush=True)
 
-  strategy = common_flags.configure_runtime()
   finetuning.finetune(task, make_network, experiment.finetune,
                       _OUTPUT_DIR.value, strategy, do_train=_DO_TRAIN.value,
                       init_checkpoint=kept, export=export)

@@ -13,12 +13,19 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 def configure(distribution_strategy: str = "one_device",
               mixed_precision: str = "float32", num_gpus: int = -1,
-              tpu: str = "") -> tf.distribute.Strategy:
+              tpu: str = "", intra_op_threads: int = 0,
+              inter_op_threads: int = 0) -> tf.distribute.Strategy:
   """Sets the Keras precision policy and returns the strategy to build under.
 
   `num_gpus=-1` uses every visible GPU (one_device: the first, or the CPU).
-  multi_worker_mirrored reads the cluster from TF_CONFIG.
+  multi_worker_mirrored reads the cluster from TF_CONFIG. The thread counts
+  size TensorFlow's CPU thread pools (0: its default, one thread per core in
+  each); they must be set before TensorFlow runs anything.
   """
+  if intra_op_threads:
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+  if inter_op_threads:
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
   if distribution_strategy not in STRATEGIES:
     raise ValueError(f"distribution_strategy must be one of {STRATEGIES}, "
                      f"got {distribution_strategy!r}")

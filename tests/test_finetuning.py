@@ -340,10 +340,12 @@ def test_command_line_fine_tunes_a_hub_export(tmp_path):
              f"--data_dir={os.path.join(REVIEWS, 'sst')}", "--config=tiny",
              f"--hub_module={tmp_path / 'hub'}",
              f"--output_dir={tmp_path / 'out'}",
-             "--params_override=finetune.num_train_epochs=1"]
+             "--params_override=finetune.num_train_epochs=1",
+             "--intra_op_threads=1", "--inter_op_threads=1"]
   run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                        timeout=600, check=False)
   assert run.returncode == 0, run.stderr[-3000:]
+  assert "CPU threads: intra-op 1, inter-op 1" in run.stdout
   results = json.load(open(tmp_path / "out" / "eval_results.json"))
   assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0
   assert "1 epochs of 125 steps" in run.stdout

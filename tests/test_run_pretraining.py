@@ -70,6 +70,8 @@ def test_tiny_pretraining_compiles_with_xla():
     ("--eval_every=0", "--eval_every must be a positive integer"),
     ("--eval_text=/nowhere/held_out.txt",
      "Text file not found: /nowhere/held_out.txt"),
+    ("--inter_op_threads=-1",
+     "flag --inter_op_threads=-1: -1 is not a non-negative integer"),
 ])
 def test_command_line_reports_bad_flags(flag, message):
   result = subprocess.run(
