@@ -9,6 +9,7 @@ learning-rate decay: lower layers learn more slowly.
 import re
 from typing import Optional, Sequence, Tuple
 
+import tensorflow as tf
 import tf_keras
 from official.nlp import optimization
 
@@ -84,9 +85,13 @@ class LayerwiseAdamWeightDecay(optimization.AdamWeightDecay):
     return super()._resource_apply_dense(
         grad, var, self._scaled_apply_state(var, apply_state))
 
-  def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-    return super()._resource_apply_sparse(
-        grad, var, indices, self._scaled_apply_state(var, apply_state))
+  def _resource_apply_sparse_duplicate_indices(self, grad, var, indices,
+                                               **kwargs):
+    # An embedding's gradient rows, summed into a dense gradient: the dense
+    # step is one fused kernel, while Keras' sparse Adam makes about ten full
+    # passes over the table (and its moments) anyway.
+    dense = tf.math.unsorted_segment_sum(grad, indices, tf.shape(var)[0])
+    return self._resource_apply_dense(dense, var, **kwargs)
 
 
 def make_optimizer(learning_rate: float, num_train_steps: int,

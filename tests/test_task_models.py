@@ -11,6 +11,7 @@ from electra_tf import configs
 from electra_tf import models
 from electra_tf import optimization
 from electra_tf.convert import huggingface
+from official.nlp import optimization as tfm_optimization
 
 ENCODER = configs.EncoderConfig(
     vocab_size=30522, embedding_size=16, hidden_size=48, num_layers=3,
@@ -176,3 +177,22 @@ def test_layerwise_decay_scales_each_update(batch):
     checked.add(factor)
   assert checked == {1.0, 0.5, 0.25, 0.125, 0.0625}
   assert optimization.count_layers(model.trainable_variables) == 3
+
+
+def test_embedding_rows_step_as_keras_sparse_adam():
+  """An embedding's sparse gradient (repeated rows summed) takes the step of
+  Model Garden's AdamWeightDecay, rows without gradient included."""
+  rows = tf.IndexedSlices(tf.constant([[1.0, -2.0], [0.5, 0.5], [3.0, 1.0]]),
+                          tf.constant([1, 3, 1]), tf.constant([5, 2]))
+  results = []
+  for make in (optimization.LayerwiseAdamWeightDecay,
+               tfm_optimization.AdamWeightDecay):
+    table = tf.Variable(np.arange(10, dtype=np.float32).reshape(5, 2),
+                        name="embeddings/word_embeddings")
+    optimizer = make(learning_rate=0.1, weight_decay_rate=0.01,
+                     epsilon=1e-6, gradient_clip_norm=1.0)
+    for _ in range(3):
+      optimizer.apply_gradients([(rows, table)])
+    results.append(table.numpy())
+  np.testing.assert_allclose(*results, rtol=1e-6)
+  assert not np.allclose(results[0], np.arange(10).reshape(5, 2))
