@@ -41,6 +41,34 @@ def test_padding_does_not_change_real_tokens(encoder, batch):
   np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_output_range_computes_only_the_first_positions(encoder, batch):
+  full = encoder(batch)
+  short = encoder(batch, output_range=1)
+  assert short["sequence_output"].shape == (8, 1, encoder.config.hidden_size)
+  np.testing.assert_allclose(short["sequence_output"],
+                             full["sequence_output"][:, :1], atol=1e-5)
+  np.testing.assert_allclose(short["pooled_output"], full["pooled_output"],
+                             atol=1e-5)
+  for a, b in zip(short["encoder_outputs"][:-1], full["encoder_outputs"]):
+    np.testing.assert_array_equal(a, b)  # only the last layer is cut short
+  # A loss on [CLS] gets the same gradient either way.
+  gradients = []
+  weights = tf.random.stateless_normal([encoder.config.hidden_size], [0, 1])
+  for output_range in (None, 1):
+    with tf.GradientTape() as tape:
+      cls = encoder(batch, output_range=output_range)["sequence_output"][:, 0]
+      loss = tf.reduce_sum(cls * weights)
+    gradients.append(tape.gradient(loss, encoder.trainable_variables))
+  full, short = ([tf.convert_to_tensor(g) if g is not None else None
+                   for g in grads] for grads in gradients)
+  # Float32 sums in another order: differences within 1e-5 of the largest.
+  tolerance = 1e-5 * max(np.abs(g).max() for g in full if g is not None)
+  for variable, a, b in zip(encoder.trainable_variables, full, short):
+    if a is not None:
+      np.testing.assert_allclose(b, a, rtol=1e-3, atol=tolerance,
+                                 err_msg=variable.name)
+
+
 def test_dropout_only_in_training(encoder, batch):
   inference = [encoder(batch, training=False)["sequence_output"]
                for _ in range(2)]

@@ -24,6 +24,8 @@ class TransformerBlock(tf_keras.layers.Layer):
 
   Call with `[x, attention_mask]`: x [batch, seq, width] and a mask that
   broadcasts to [batch, seq, seq] (1 where a query may attend to a key).
+  With `output_range=n`, only the first n positions are computed (they still
+  attend to all of x): the output is [batch, n, width].
   """
 
   def __init__(self, num_attention_heads: int, inner_dim: int,
@@ -82,12 +84,13 @@ class TransformerBlock(tf_keras.layers.Layer):
         epsilon=self.norm_epsilon, dtype=tf.float32, name="output_layer_norm")
     super().build(input_shape)
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, training=None, output_range=None):
     x, attention_mask = inputs
-    attended = self.attention(query=x, value=x, attention_mask=attention_mask,
-                              training=training)
+    query = x if output_range is None else x[:, :output_range]
+    attended = self.attention(query=query, value=x, key=x,
+                              attention_mask=attention_mask, training=training)
     x = self.attention_layer_norm(
-        x + self.attention_dropout(attended, training=training))
+        query + self.attention_dropout(attended, training=training))
     inner = self.intermediate_activation(self.intermediate_dense(x))
     output = self.output_dropout(self.output_dense(inner), training=training)
     return self.output_layer_norm(x + tf.cast(output, x.dtype))

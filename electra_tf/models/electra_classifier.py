@@ -44,7 +44,7 @@ class ElectraClassifier(TaskModel):
         "initializer")})
 
   def call(self, inputs, training=None):
-    sequence_output = self.network(inputs, training=training)["sequence_output"]
+    sequence_output = self._cls_sequence_output(inputs, training)
     # float32 logits, also under mixed precision, for a stable loss.
     return tf.cast(self.classifier(sequence_output, training=training),
                    tf.float32)

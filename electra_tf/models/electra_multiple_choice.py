@@ -38,6 +38,6 @@ class ElectraMultipleChoice(TaskModel):
   def call(self, inputs, training=None):
     shape = tf.shape(inputs["input_word_ids"])
     flat = {key: tf.reshape(inputs[key], [-1, shape[-1]]) for key in INPUT_KEYS}
-    sequence_output = self.network(flat, training=training)["sequence_output"]
+    sequence_output = self._cls_sequence_output(flat, training)
     logits = self.classifier(sequence_output, training=training)
     return tf.cast(tf.reshape(logits, shape[:2]), tf.float32)

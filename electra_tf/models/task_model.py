@@ -3,6 +3,8 @@
 import tensorflow_hub as hub
 import tf_keras
 
+from electra_tf.networks.electra_encoder import ElectraEncoder
+
 
 class TaskModel(tf_keras.Model):
   """A model over an encoder `network`, rebuilt from `get_config()`.
@@ -16,6 +18,15 @@ class TaskModel(tf_keras.Model):
   def _network_config(self, **arguments):
     return dict(name=self.name,
                 network=tf_keras.layers.serialize(self.network), **arguments)
+
+  def _cls_sequence_output(self, inputs, training):
+    """The network's `sequence_output` for a head that reads only [CLS]: our
+    encoder then computes just that position in its last layer."""
+    if isinstance(self.network, ElectraEncoder):
+      outputs = self.network(inputs, training=training, output_range=1)
+    else:
+      outputs = self.network(inputs, training=training)
+    return outputs["sequence_output"]
 
   def get_build_config(self):
     return None  # built in __init__: loading must not build it on floats

@@ -62,6 +62,11 @@ class ElectraEncoder(tf_keras.Model):
   `pooled_output` [batch, hidden] (tanh dense on the first token) and
   `encoder_outputs` (one [batch, seq, hidden] tensor per layer).
 
+  `output_range=n` computes only the first n positions in the last layer, as
+  Model Garden's encoders do: `sequence_output` and the last encoder output
+  are then [batch, n, hidden]. A head that reads only [CLS] passes 1 and so
+  skips most of the last layer's work (all but its keys and values).
+
   Args:
     config: the encoder's sizes.
     embeddings: an `ElectraEmbeddings` to share with another encoder; a new
@@ -121,7 +126,7 @@ class ElectraEncoder(tf_keras.Model):
   def get_embedding_table(self):
     return self.embeddings.embedding_table
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, training=None, output_range=None):
     if not isinstance(inputs, dict):
       inputs = dict(zip(INPUT_KEYS, inputs))
     missing = [k for k in INPUT_KEYS if k not in inputs]
@@ -138,8 +143,10 @@ class ElectraEncoder(tf_keras.Model):
     # broadcasts it rather than reading a [batch, seq, seq] mask per layer.
     mask = tf.cast(input_mask, x.dtype)[:, tf.newaxis, :]
     encoder_outputs = []
-    for layer in self.transformer_layers:
-      x = layer([x, mask], training=training)
+    for i, layer in enumerate(self.transformer_layers, 1):
+      last = i == len(self.transformer_layers)
+      x = layer([x, mask], training=training,
+                output_range=output_range if last else None)
       encoder_outputs.append(x)
     return dict(sequence_output=x,
                 pooled_output=self.pooler(x[:, 0, :]),
