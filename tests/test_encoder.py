@@ -59,11 +59,12 @@ def test_output_range_computes_only_the_first_positions(encoder, batch):
       cls = encoder(batch, output_range=output_range)["sequence_output"][:, 0]
       loss = tf.reduce_sum(cls * weights)
     gradients.append(tape.gradient(loss, encoder.trainable_variables))
-  full, short = ([tf.convert_to_tensor(g) if g is not None else None
-                   for g in grads] for grads in gradients)
+  full_grads, short_grads = ([tf.convert_to_tensor(g) if g is not None
+                              else None for g in grads] for grads in gradients)
   # Float32 sums in another order: differences within 1e-5 of the largest.
-  tolerance = 1e-5 * max(np.abs(g).max() for g in full if g is not None)
-  for variable, a, b in zip(encoder.trainable_variables, full, short):
+  tolerance = 1e-5 * max(np.abs(g).max() for g in full_grads if g is not None)
+  for variable, a, b in zip(encoder.trainable_variables, full_grads,
+                            short_grads):
     if a is not None:
       np.testing.assert_allclose(b, a, rtol=1e-3, atol=tolerance,
                                  err_msg=variable.name)

@@ -5,13 +5,13 @@ import pytest
 import tensorflow as tf
 import torch
 import transformers
+from official.nlp import optimization as tfm_optimization
 
 from electra_tf import builders
 from electra_tf import configs
 from electra_tf import models
 from electra_tf import optimization
 from electra_tf.convert import huggingface
-from official.nlp import optimization as tfm_optimization
 
 ENCODER = configs.EncoderConfig(
     vocab_size=30522, embedding_size=16, hidden_size=48, num_layers=3,

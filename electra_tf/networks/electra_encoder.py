@@ -143,8 +143,8 @@ class ElectraEncoder(tf_keras.Model):
     # broadcasts it rather than reading a [batch, seq, seq] mask per layer.
     mask = tf.cast(input_mask, x.dtype)[:, tf.newaxis, :]
     encoder_outputs = []
-    for i, layer in enumerate(self.transformer_layers, 1):
-      last = i == len(self.transformer_layers)
+    for layer in self.transformer_layers:
+      last = layer is self.transformer_layers[-1]
       x = layer([x, mask], training=training,
                 output_range=output_range if last else None)
       encoder_outputs.append(x)
