@@ -14,6 +14,9 @@ else a large matmul measured here in the same precision).
     [--mixed_precision=mixed_bfloat16]
 """
 
+# Before TensorFlow: it sets TensorFlow's CPU kernels (see its __init__).
+import electra_tf  # pylint: disable=unused-import,g-bad-import-order
+
 import os
 import re
 import time

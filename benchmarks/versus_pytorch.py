@@ -21,6 +21,9 @@ that many one-core busy loops alongside both, as a shared machine would.
   python benchmarks/versus_pytorch.py [--threads=2] [--busy_processes=1]
 """
 
+# Before TensorFlow: it sets TensorFlow's CPU kernels (see its __init__).
+import electra_tf  # pylint: disable=unused-import,g-bad-import-order
+
 import itertools
 import os
 

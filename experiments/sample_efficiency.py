@@ -23,6 +23,9 @@ the masked-LM model is the config's discriminator under the generator's
 MLM head.
 """
 
+# Before TensorFlow: it sets TensorFlow's CPU kernels (see its __init__).
+import electra_tf  # pylint: disable=unused-import,g-bad-import-order
+
 import contextlib
 import json
 import os

@@ -6,6 +6,10 @@ import os
 # imported) that is tf_keras, the Keras 2 that hub.KerasLayer needs.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+# Before TensorFlow, as our binaries import it: it sets TensorFlow's CPU
+# kernels (see its __init__), so tests run what users run.
+import electra_tf  # pylint: disable=unused-import,g-import-not-at-top
+
 import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest
 import tensorflow as tf
