@@ -98,6 +98,9 @@ HARD_CASES = [
     "Ünïcödé ÀÉÎÕÜ Straße",
     "한국어 텍스트와 日本語",
     "e\u0301 vs \u00e9",
+    # Unassigned code points (Cn), kept; in a CJK block, isolated as an
+    # ideograph.
+    "un\u0378assigned \U0002b73f\U0002fa1fcjk",
 ]
 
 
@@ -197,9 +200,11 @@ def test_random_text_ids_equal_bert(vocabulary):
 
 def test_chosen_rules_follow_transformers(vocabulary):
   """Where the references differ, ids are transformers'."""
-  texts = ["ΟΔΟΣ ΣΟΦΟΣ", "x" * 100, "x" * 101, "\u0416" * 150]
+  texts = ["ΟΔΟΣ ΣΟΦΟΣ", "x" * 100, "x" * 101, "\u0416" * 150,
+           "private\ue000use \U000f0000 \U0010fffd"]
   fast, agree = vocabulary.references(texts)
   assert not all(agree)  # final sigma; 101-400 characters
+  assert not agree[4]  # private use (Co): the original keeps it
   ours = vocabulary.preprocess.tokenize(tf.constant(texts))
   assert ours.merge_dims(-2, -1).to_list() == fast
   unknown = vocabulary.fast.convert_tokens_to_ids("[UNK]")

@@ -3,8 +3,9 @@
 The rules are those of the original BERT `BasicTokenizer` (Model Garden's
 `FullTokenizer` and transformers' `BertTokenizerFast` follow them too):
 
-* NUL, U+FFFD and control and format characters (Cc, Cf; not tab, newline,
-  carriage return) are dropped;
+* NUL, U+FFFD and control, format and private-use characters (Cc, Cf, Co;
+  not tab, newline, carriage return) are dropped (the original code keeps
+  private-use characters; transformers' `BertTokenizerFast` drops them);
 * every space separates words: tab, newline, carriage return, the Zs
   characters (no-break, ideographic, thin ... spaces) and the line and
   paragraph separators (Python's `str.split` splits at those);
@@ -72,7 +73,7 @@ def _characters_out(code: int, lower_case: bool):
   if char in "\t\n\r" or category == "Zs" or (
       char.isspace() and category not in ("Cc", "Cf")):
     return [_SPACE]
-  if code in (0, 0xFFFD) or category in ("Cc", "Cf"):
+  if code in (0, 0xFFFD) or category in ("Cc", "Cf", "Co"):
     return []
   if lower_case and category != "Cn":
     char = "".join(c for c in unicodedata.normalize("NFD", char.lower())
