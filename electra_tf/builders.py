@@ -50,15 +50,17 @@ def _build_pretrainer(config, seed, **kwargs):
       **kwargs)
   if config.objective == "mlm":
     return MaskedLMPretrainer(encoder_network=discriminator, **shared)
-  generator = ElectraEncoder(config.generator(),
-                             embeddings=discriminator.embeddings,
-                             name="generator")
+  generator = ElectraEncoder(
+      config.generator(),
+      embeddings=discriminator.embeddings if config.share_embeddings else None,
+      name="generator")
   return ElectraPretrainer(
       generator_network=generator,
       discriminator_network=discriminator,
       rtd_activation=activations.get_activation(disc_config.hidden_act),
       disallow_correct=config.disallow_correct,
       temperature=config.temperature,
+      uniform_generator=config.uniform_generator,
       **shared)
 
 

@@ -102,8 +102,18 @@ class PretrainerConfig(base_config.Config):
   max_predictions_per_seq: int = 19
   mlm_weight: float = 1.0
   disc_weight: float = 50.0
+  # Sampling temperature of the generator; with temperature_decay_steps > 0
+  # it falls linearly from `temperature` to 1 over that many steps (fakes
+  # easier early on, as Fast-ELECTRA controls them).
   temperature: float = 1.0
+  temperature_decay_steps: int = 0
   disallow_correct: bool = False
+  # The generator reads the discriminator's embeddings (word, position,
+  # type, their LayerNorm) as in the original; false gives it its own.
+  share_embeddings: bool = True
+  # Sanity check (the original's uniform_generator): replacements drawn
+  # uniformly from the vocabulary; the generator is not trained.
+  uniform_generator: bool = False
 
   def masked_lm_head_act(self) -> str:
     return self.generator_head_act or self.discriminator.hidden_act
@@ -147,6 +157,10 @@ class PretrainerConfig(base_config.Config):
              f"{self.max_predictions_per_seq!r}")
     _require(self.temperature > 0,
              f"model.temperature must be > 0, got {self.temperature!r}")
+    _require(isinstance(self.temperature_decay_steps, int) and
+             self.temperature_decay_steps >= 0,
+             "model.temperature_decay_steps must be an integer >= 0, got "
+             f"{self.temperature_decay_steps!r}")
     _require(self.mlm_weight >= 0 and self.disc_weight >= 0,
              "model.mlm_weight and disc_weight must be >= 0, got "
              f"{self.mlm_weight!r} and {self.disc_weight!r}")
@@ -163,10 +177,17 @@ class TrainConfig(base_config.Config):
   weight_decay: float = 0.01
   clip_norm: float = 1.0
   seed: int = 42
+  # ELECTRA: the generator's learning rate (its encoder and MLM head, not the
+  # shared embeddings) as a factor of learning_rate. Under Adam the loss
+  # weights barely set the two networks' relative pace; this does.
+  generator_learning_rate_factor: float = 1.0
 
   def validate(self):
     _require_positive_ints(self, ("batch_size", "seq_length",
                                   "num_train_steps"))
+    _require(self.generator_learning_rate_factor > 0,
+             "train.generator_learning_rate_factor must be > 0, got "
+             f"{self.generator_learning_rate_factor!r}")
     _require(self.learning_rate > 0,
              f"train.learning_rate must be > 0, got {self.learning_rate!r}")
     _require(self.num_warmup_steps >= 0, "train.num_warmup_steps must be "

@@ -3,7 +3,10 @@
 The held-out examples are cut into fixed batches; batch i is masked (and, for
 ELECTRA, its replacements sampled) with the seed (seed, i), whatever the
 model's random state, so every evaluation of every run with that seed sees
-the same masks. Under a distribution strategy each replica takes whole
+the same masks. ELECTRA's discriminator is scored twice: on the generator's
+replacements, whose difficulty changes as the generator learns, and on fixed
+replacements drawn uniformly from the vocabulary at the same positions, which
+change only with the discriminator. Under a distribution strategy each replica takes whole
 batches, so the metrics do not depend on the number of replicas or workers.
 """
 
@@ -15,6 +18,7 @@ import tensorflow as tf
 
 from electra_tf import losses
 from electra_tf import metrics
+from electra_tf.models import ElectraPretrainer
 
 
 def make_evaluator(model, examples: Dict[str, np.ndarray],
@@ -33,7 +37,9 @@ def make_evaluator(model, examples: Dict[str, np.ndarray],
   Returns:
     A function returning a dict of floats: those of
     `losses.metrics_from_statistics` over all examples and, for ELECTRA,
-    `rtd_auc`, the ROC AUC of the discriminator's logits over all real tokens.
+    `rtd_auc`, the ROC AUC of the discriminator's logits over all real
+    tokens, and `random_rtd_auc` and `random_disc_gain`, the same
+    discriminator's AUC and gain on uniformly random replacements.
   """
   strategy = strategy or tf.distribute.get_strategy()
   num_examples = len(examples["input_word_ids"])
@@ -50,15 +56,23 @@ def make_evaluator(model, examples: Dict[str, np.ndarray],
                                (num_batches, batch_size) + value.shape[1:]))
       for key, value in examples.items()}
 
+  electra = isinstance(model, ElectraPretrainer)
+
   def replica_step(batch, batch_seed):
     outputs = model(batch, training=False, seed=batch_seed)
     statistics = losses.pretraining_statistics(outputs, batch["input_mask"])
-    if "disc_logits" not in outputs:
+    if not electra:
       return statistics, ()
+    random = model(batch, training=False, seed=batch_seed,
+                   uniform_generator=True)
+    statistics.update({
+        "random_" + name: value for name, value in
+        losses.replaced_token_statistics(random, batch["input_mask"]).items()})
     # int32, as collectives cannot gather booleans.
-    return statistics, (tf.cast(outputs["disc_logits"], tf.float32),
-                        tf.cast(outputs["disc_label"], tf.int32),
-                        tf.cast(batch["input_mask"], tf.int32))
+    return statistics, tuple(
+        (tf.cast(o["disc_logits"], tf.float32),
+         tf.cast(o["disc_label"], tf.int32)) for o in (outputs, random)) + (
+             tf.cast(batch["input_mask"], tf.int32),)
 
   @tf.function
   def step(index):
@@ -76,21 +90,58 @@ def make_evaluator(model, examples: Dict[str, np.ndarray],
         lambda value: strategy.gather(value, axis=0), tokens)
 
   def evaluate():
-    totals, logits, labels = {}, [], []
+    totals = {}
+    scored = {"": ([], []), "random_": ([], [])}  # prefix: (logits, labels)
     for index in range(num_steps):
       statistics, tokens = step(tf.constant(index, tf.int64))
       for name, value in statistics.items():
         totals[name] = totals.get(name, 0.0) + float(value)
       if tokens:
-        token_logits, token_labels, real = (t.numpy() for t in tokens)
-        real = real.astype(bool)
-        logits.append(token_logits[real])
-        labels.append(token_labels[real])
+        real = tokens[-1].numpy().astype(bool)
+        for (logits, labels), (token_logits, token_labels) in zip(
+            scored.values(), tokens[:-1]):
+          logits.append(token_logits.numpy()[real])
+          labels.append(token_labels.numpy()[real])
+    random_totals = {name[len("random_"):]: totals.pop(name)
+                     for name in list(totals) if name.startswith("random_")}
     results = {name: float(value) for name, value in
                losses.metrics_from_statistics(totals).items()}
-    if logits:
-      results["rtd_auc"] = metrics.roc_auc(np.concatenate(labels),
-                                           np.concatenate(logits))
+    if electra:
+      random = losses.metrics_from_statistics(random_totals)
+      results["random_disc_gain"] = float(random["disc_gain"])
+      for prefix, (logits, labels) in scored.items():
+        results[prefix + "rtd_auc"] = metrics.roc_auc(
+            np.concatenate(labels), np.concatenate(logits))
     return results
 
   return evaluate
+
+
+# A discriminator whose held-out loss is this share below the base rate's
+# has learned something beyond how many tokens are replaced.
+LEARNING_GAIN = 0.1
+
+
+def discriminator_verdict(evaluations) -> str:
+  """One line on an ELECTRA run's held-out evaluations [(step, metrics)]:
+  whether its discriminator is learning, stuck at the base rate (it beat it,
+  then fell back as the generator improved: the "dip"), or never trained
+  past it."""
+  step, last = evaluations[-1]
+  best_step, best = max(evaluations, key=lambda e: e[1]["disc_gain"])
+  numbers = (
+      f"held-out gain over the base rate {last['disc_gain']:.3f} (its loss "
+      f"{last['disc_loss']:.3f} nats against "
+      f"{float(losses.binary_entropy(last['replaced_fraction'])):.3f} for "
+      f"guessing {last['replaced_fraction']:.0%} replaced everywhere), AUC "
+      f"{last['rtd_auc']:.3f} on the generator's fakes and "
+      f"{last['random_rtd_auc']:.3f} on random ones; generator MLM accuracy "
+      f"{last['mlm_accuracy']:.3f}")
+  if last["disc_gain"] >= LEARNING_GAIN:
+    return f"discriminator learning at step {step}: {numbers}"
+  if best["disc_gain"] >= LEARNING_GAIN:
+    return (f"discriminator stuck at the base rate at step {step}: it beat it "
+            f"by {best['disc_gain']:.3f} at step {best_step}, then fell back "
+            f"as the generator learned; {numbers}")
+  return (f"discriminator never trained past the base rate (by step {step}): "
+          f"{numbers}")

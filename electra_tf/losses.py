@@ -17,7 +17,15 @@ _RATIOS = dict(
     rtd_precision=("true_positives", "predicted_replaced"),
     rtd_recall=("true_positives", "num_replaced"),
     replaced_fraction=("num_replaced", "num_real"),
+    sampled_accuracy=("sampled_correct", "num_masked"),
 )
+
+
+def binary_entropy(p):
+  """Entropy in nats of a coin that lands 1 with probability `p`: the loss of
+  a discriminator that knows only the share of replaced tokens."""
+  p = tf.clip_by_value(p, 1e-7, 1.0 - 1e-7)
+  return -(p * tf.math.log(p) + (1.0 - p) * tf.math.log(1.0 - p))
 
 
 def masked_lm_statistics(outputs):
@@ -56,13 +64,17 @@ def replaced_token_statistics(outputs, input_mask):
     A dict of scalars: `disc_loss_sum` (sigmoid cross-entropy),
     `rtd_correct`, `num_real`, `true_positives`, `predicted_replaced`,
     `num_replaced`; a token counts as predicted replaced when its logit > 0.
+    Given the pretrainer's `disc_input_ids` and `masked_lm_*` too, also
+    `sampled_correct`: masked positions whose sample is the original token
+    (the generator's samples, not its argmax, are what the discriminator
+    sees).
   """
   logits = tf.cast(outputs["disc_logits"], tf.float32)
   real = tf.cast(input_mask, tf.float32)
   label = tf.cast(outputs["disc_label"], tf.float32) * real
   losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=logits)
   predicted = tf.cast(logits > 0.0, tf.float32) * real
-  return dict(
+  statistics = dict(
       disc_loss_sum=tf.reduce_sum(losses * real),
       rtd_correct=tf.reduce_sum(
           tf.cast(tf.equal(predicted, label), tf.float32) * real),
@@ -70,6 +82,13 @@ def replaced_token_statistics(outputs, input_mask):
       true_positives=tf.reduce_sum(predicted * label),
       predicted_replaced=tf.reduce_sum(predicted),
       num_replaced=tf.reduce_sum(label))
+  if "disc_input_ids" in outputs:
+    sampled = tf.gather(outputs["disc_input_ids"],
+                        outputs["masked_lm_positions"], batch_dims=1)
+    statistics["sampled_correct"] = tf.reduce_sum(
+        tf.cast(tf.equal(sampled, outputs["masked_lm_ids"]), tf.float32) *
+        tf.cast(outputs["masked_lm_weights"], tf.float32))
+  return statistics
 
 
 def pretraining_statistics(outputs, input_mask):
@@ -82,14 +101,22 @@ def pretraining_statistics(outputs, input_mask):
 
 def metrics_from_statistics(statistics):
   """`mlm_loss`, `mlm_accuracy` and, given RTD statistics, `disc_loss`,
-  `rtd_accuracy`, `rtd_precision`, `rtd_recall`, `replaced_fraction`.
+  `rtd_accuracy`, `rtd_precision`, `rtd_recall`, `replaced_fraction`,
+  `sampled_accuracy` and `disc_gain`.
 
+  `disc_gain` is 1 - disc_loss / H(replaced_fraction): 0 for a discriminator
+  that has learned only how many tokens are replaced (it predicts that share
+  everywhere), 1 for a perfect one, below 0 for one worse than that guess.
   An empty denominator gives 0.
   """
-  return {name: statistics[numerator] / tf.maximum(statistics[denominator],
-                                                   1e-6)
-          for name, (numerator, denominator) in _RATIOS.items()
-          if numerator in statistics}
+  metrics = {name: statistics[numerator] / tf.maximum(
+      statistics[denominator], 1e-6)
+             for name, (numerator, denominator) in _RATIOS.items()
+             if numerator in statistics and denominator in statistics}
+  if "disc_loss" in metrics:
+    metrics["disc_gain"] = 1.0 - metrics["disc_loss"] / binary_entropy(
+        metrics["replaced_fraction"])
+  return metrics
 
 
 def pretraining_loss_and_metrics(outputs, input_mask, mlm_weight: float = 1.0,

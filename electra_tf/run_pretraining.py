@@ -28,6 +28,7 @@ from electra_tf import runtime
 from electra_tf import trainer
 from electra_tf.data import pretraining_dataset
 from electra_tf.data import text_examples
+from electra_tf.layers import bert_tokenizer
 
 _CONFIG = flags.DEFINE_string(
     "config", "tiny", "Preset name (" + ", ".join(configs.preset_names()) +
@@ -153,8 +154,10 @@ def _held_out(config, vocab_file, train_text, train_documents, train_data,
 
 # Metrics of the progress lines, by their short names there.
 _PRINTED = dict(mlm_loss="mlm", disc_loss="disc", mlm_accuracy="mlm_acc",
+                sampled_accuracy="sampled_acc", disc_gain="gain",
                 rtd_accuracy="rtd_acc", rtd_precision="rtd_p",
-                rtd_recall="rtd_r", rtd_auc="rtd_auc")
+                rtd_recall="rtd_r", rtd_auc="rtd_auc",
+                random_rtd_auc="random_auc")
 
 
 def _format(metrics):
@@ -211,6 +214,12 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   strategy = strategy or tf.distribute.get_strategy()
   input_context = runtime.worker_input_context(strategy)
   special = text_examples.read_vocab_special_ids(vocab_file)
+  vocab_size = len(bert_tokenizer.read_vocab(vocab_file))
+  if vocab_size > config.model.discriminator.vocab_size:
+    raise ValueError(
+        f"vocabulary {vocab_file} has {vocab_size} tokens, more than the "
+        f"model's {config.model.discriminator.vocab_size} embeddings: give "
+        f"--params_override=model.discriminator.vocab_size={vocab_size}")
   if model_dir and resume:
     _check_resumable(config, runtime.writer_directory(model_dir, strategy))
   train_documents = (None if train_data
@@ -232,7 +241,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
                              special["[SEP]"]))
       optimizer = trainer.make_optimizer(train)
   train_loop = trainer.make_train_loop(
-      model, optimizer, trainer.pretraining_loss(config.model),
+      model, optimizer,
+      trainer.pretraining_loss(config.model, step=optimizer.iterations),
       train.clip_norm, strategy, input_context.num_input_pipelines,
       jit_compile)
   evaluate_model = None
@@ -325,6 +335,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
     if losses:
       print(f"{model.count_params():,} parameters; loss {losses[0][1]:.4f} -> "
             f"{losses[-1][1]:.4f}")
+    if evaluations and "disc_gain" in evaluations[-1][1]:
+      print(evaluation.discriminator_verdict(evaluations), flush=True)
     return losses, evaluations
 
 

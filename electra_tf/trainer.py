@@ -10,8 +10,15 @@ from electra_tf import optimization
 from electra_tf.configs import PretrainerConfig, TrainConfig
 
 
+# ELECTRA's generator encoder and MLM head; the embeddings it shares with
+# the discriminator are the discriminator's.
+GENERATOR_VARIABLES = r"^generator(_predictions)?/"
+
+
 def make_optimizer(config: TrainConfig):
-  """The optimizer of `config` (see `optimization.make_optimizer`).
+  """The optimizer of `config` (see `optimization.make_optimizer`); the
+  generator's variables learn at `generator_learning_rate_factor` times the
+  rate.
 
   It does not clip: `make_train_loop` clips to `config.clip_norm` after
   averaging over the replicas. Under a mixed_float16 policy it is wrapped in
@@ -20,17 +27,39 @@ def make_optimizer(config: TrainConfig):
   """
   optimizer = optimization.make_optimizer(
       config.learning_rate, config.num_train_steps, config.num_warmup_steps,
-      weight_decay=config.weight_decay, clip_norm=0.0)
+      weight_decay=config.weight_decay, clip_norm=0.0,
+      lr_multipliers=[(GENERATOR_VARIABLES,
+                       config.generator_learning_rate_factor)])
   if tf_keras.mixed_precision.global_policy().compute_dtype == "float16":
     optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
   return optimizer
 
 
-def pretraining_loss(model_config: PretrainerConfig):
-  """(model, batch) -> (loss, metrics) of one training forward pass."""
+def sampling_temperature(model_config: PretrainerConfig, step):
+  """ELECTRA's sampling temperature at `step`: `temperature`, falling
+  linearly to 1 over `temperature_decay_steps` when that is set."""
+  start, steps = model_config.temperature, model_config.temperature_decay_steps
+  progress = tf.minimum(tf.cast(step, tf.float32) / steps, 1.0)
+  return start + (1.0 - start) * progress
+
+
+def pretraining_loss(model_config: PretrainerConfig, step=None):
+  """(model, batch) -> (loss, metrics) of one training forward pass.
+
+  `step` (the optimizer's iterations) drives the sampling temperature when
+  `model_config.temperature_decay_steps` is set.
+  """
+  decays = model_config.objective == "electra" and (
+      model_config.temperature_decay_steps > 0)
+  if decays and step is None:
+    raise ValueError("model.temperature_decay_steps needs the training step")
 
   def loss_fn(model, batch):
-    outputs = model(batch, training=True)
+    if decays:
+      outputs = model(batch, training=True,
+                      temperature=sampling_temperature(model_config, step))
+    else:
+      outputs = model(batch, training=True)
     return losses.pretraining_loss_and_metrics(
         outputs, batch["input_mask"], mlm_weight=model_config.mlm_weight,
         disc_weight=model_config.disc_weight)

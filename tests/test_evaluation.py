@@ -48,28 +48,41 @@ def test_evaluation_is_exact_and_leaves_training_alone(examples):
   np.testing.assert_array_equal(model.rng.state.numpy(), state)
 
   # The same numbers from the model, batch by batch, with the seeds (5, i);
-  # the last batch is filled up with padding, which must count nowhere.
-  totals, labels, logits = {}, [], []
+  # the last batch is filled up with padding, which must count nowhere. The
+  # discriminator is scored on the generator's and on uniform replacements.
+  totals = {"": {}, "random_": {}}
+  scored = {"": ([], []), "random_": ([], [])}
   num_examples = len(examples["input_word_ids"])
   assert num_examples % 16
   for i, start in enumerate(range(0, num_examples, 16)):
     batch = {k: np.pad(v[start:start + 16],
                        [(0, max(0, start + 16 - num_examples)), (0, 0)])
              for k, v in examples.items()}
-    outputs = model(batch, training=False, seed=tf.constant([5, i], tf.int64))
-    for name, value in losses.pretraining_statistics(
-        outputs, batch["input_mask"]).items():
-      totals[name] = totals.get(name, 0.0) + float(value)
     real = batch["input_mask"] == 1
-    labels.append(outputs["disc_label"].numpy()[real])
-    logits.append(outputs["disc_logits"].numpy()[real])
+    for prefix, uniform in (("", False), ("random_", True)):
+      outputs = model(batch, training=False,
+                      seed=tf.constant([5, i], tf.int64),
+                      uniform_generator=uniform)
+      for name, value in losses.pretraining_statistics(
+          outputs, batch["input_mask"]).items():
+        totals[prefix][name] = totals[prefix].get(name, 0.0) + float(value)
+      scored[prefix][0].append(outputs["disc_label"].numpy()[real])
+      scored[prefix][1].append(outputs["disc_logits"].numpy()[real])
   expected = {k: float(v) for k, v in
-              losses.metrics_from_statistics(totals).items()}
-  expected["rtd_auc"] = sk_metrics.roc_auc_score(np.concatenate(labels),
-                                                 np.concatenate(logits))
+              losses.metrics_from_statistics(totals[""]).items()}
+  expected["random_disc_gain"] = float(
+      losses.metrics_from_statistics(totals["random_"])["disc_gain"])
+  for prefix, (labels, logits) in scored.items():
+    expected[prefix + "rtd_auc"] = sk_metrics.roc_auc_score(
+        np.concatenate(labels), np.concatenate(logits))
   assert results.keys() == expected.keys()
   for name, value in expected.items():
     assert results[name] == pytest.approx(value, rel=1e-5), name
+  # Uniform replacements are other masks' draws than the generator's, at the
+  # same positions: as many replaced, hardly ever the original token.
+  assert results["random_rtd_auc"] != results["rtd_auc"]
+  assert totals["random_"]["num_replaced"] == pytest.approx(
+      totals[""]["num_masked"], rel=0.01)
   # Most of the masked quarter (rounded per row) is replaced by an untrained
   # generator.
   assert 0.2 < results["replaced_fraction"] < 0.26
@@ -85,6 +98,42 @@ def test_two_replicas_give_the_one_device_numbers(examples, mirrored):
   double = evaluation.make_evaluator(two, examples, mirrored, batch_size=8)()
   for name, value in single.items():
     assert double[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+
+
+def test_random_replacements_score_the_discriminator_alone(examples):
+  # Fixed uniform replacements do not depend on the generator: other
+  # generator weights change the scores on its fakes, not on random ones.
+  model = _model()
+  evaluate = evaluation.make_evaluator(model, examples, seed=3)
+  before = evaluate()
+  for variable in model.trainable_variables:
+    if variable.name.startswith("generator"):  # not the shared embeddings
+      variable.assign(variable + tf.random.normal(variable.shape, stddev=0.1))
+  after = evaluate()
+  assert after["rtd_auc"] != before["rtd_auc"]
+  assert after["mlm_loss"] != before["mlm_loss"]
+  for name in ("random_rtd_auc", "random_disc_gain"):
+    assert after[name] == before[name], name
+
+
+@pytest.mark.parametrize("gains, verdict", [
+    ([0.02, 0.2, 0.35], "discriminator learning at step 750"),
+    ([0.3, 0.12, 0.01], "discriminator stuck at the base rate at step 750: "
+                        "it beat it by 0.300 at step 250"),
+    ([-0.1, 0.05, 0.01], "discriminator never trained past the base rate "
+                         "(by step 750)"),
+])
+def test_the_verdict_tells_learning_stuck_and_never_trained(gains, verdict):
+  evaluations = [
+      (250 * (i + 1), dict(disc_gain=gain, disc_loss=0.5, rtd_auc=0.6,
+                           random_rtd_auc=0.7, mlm_accuracy=0.1,
+                           replaced_fraction=0.24))
+      for i, gain in enumerate(gains)]
+  line = evaluation.discriminator_verdict(evaluations)
+  assert line.startswith(verdict)
+  # The numbers it rests on, the base rate's loss among them: H(0.24).
+  assert "0.551 for guessing 24% replaced" in line
+  assert "AUC 0.600 on the generator's fakes and 0.700 on random ones" in line
 
 
 def test_masked_lm_model_gets_the_masked_lm_metrics(examples):

@@ -5,6 +5,7 @@ import tf_keras
 
 from electra_tf import builders
 from electra_tf import losses
+from electra_tf import trainer
 
 
 @pytest.fixture
@@ -50,6 +51,26 @@ def test_low_temperature_samples_the_generator_argmax(tiny_experiment, batch):
   sampled = np.take_along_axis(out["disc_input_ids"].numpy(),
                                out["masked_lm_positions"].numpy(), 1)
   np.testing.assert_array_equal(sampled[weights], argmax[weights])
+
+
+def test_temperature_decays_to_one_and_is_given_per_call(tiny_experiment,
+                                                          batch):
+  config = tiny_experiment.model.replace(temperature=3.0,
+                                         temperature_decay_steps=100)
+  temperatures = [float(trainer.sampling_temperature(config, step))
+                  for step in (0, 50, 100, 1000)]
+  np.testing.assert_allclose(temperatures, [3.0, 2.0, 1.0, 1.0], rtol=1e-6)
+  with pytest.raises(ValueError, match="needs the training step"):
+    trainer.pretraining_loss(config)
+  # A tensor given to the call replaces the model's own temperature: near 0
+  # it samples the argmax.
+  model = builders.build_pretrainer(config, seed=0)
+  out = model(batch, temperature=tf.constant(1e-7))
+  weights = out["masked_lm_weights"].numpy() > 0
+  sampled = np.take_along_axis(out["disc_input_ids"].numpy(),
+                               out["masked_lm_positions"].numpy(), 1)
+  np.testing.assert_array_equal(sampled[weights],
+                                out["lm_outputs"].numpy().argmax(-1)[weights])
 
 
 def test_static_bert_masking(pretrainer, batch):
@@ -144,6 +165,77 @@ def test_loss_and_metrics_by_hand():
   np.testing.assert_allclose(m["rtd_accuracy"], 2 / 3, rtol=1e-5)
   np.testing.assert_allclose(m["rtd_precision"], 0.5)
   np.testing.assert_allclose(m["rtd_recall"], 1.0)
+
+
+def test_sampled_accuracy_and_gain_over_the_base_rate_by_hand():
+  # Two of three masked positions were sampled back to the original token.
+  # The discriminator says the replaced share (1 of 4 real tokens) everywhere:
+  # its loss is the base rate's, a gain of 0.
+  share = 0.25
+  outputs = dict(
+      lm_outputs=tf.zeros([1, 4, 10]),
+      masked_lm_ids=tf.constant([[5, 6, 7, 0]]),
+      masked_lm_positions=tf.constant([[1, 2, 3, 0]]),
+      masked_lm_weights=tf.constant([[1.0, 1.0, 1.0, 0.0]]),
+      disc_input_ids=tf.constant([[2, 5, 9, 7, 0]]),
+      disc_logits=tf.fill([1, 5], float(np.log(share / (1 - share)))),
+      disc_label=tf.constant([[0, 0, 1, 0, 0]]))
+  _, m = losses.pretraining_loss_and_metrics(outputs,
+                                             tf.constant([[1, 1, 1, 1, 0]]))
+  np.testing.assert_allclose(m["sampled_accuracy"], 2 / 3, rtol=1e-6)
+  np.testing.assert_allclose(m["replaced_fraction"], share)
+  entropy = -(share * np.log(share) + (1 - share) * np.log(1 - share))
+  np.testing.assert_allclose(losses.binary_entropy(share), entropy, rtol=1e-6)
+  np.testing.assert_allclose(m["disc_gain"], 0.0, atol=1e-6)
+  # Sure and right on every token: gain 1; sure and wrong: far below 0.
+  for logits, low, high in (([-20.0, -20.0, 20.0, -20.0, 0.0], 0.99, 1.0),
+                            ([20.0, 20.0, -20.0, 20.0, 0.0], -50.0, -10.0)):
+    _, m = losses.pretraining_loss_and_metrics(
+        dict(outputs, disc_logits=tf.constant([logits])),
+        tf.constant([[1, 1, 1, 1, 0]]))
+    assert low <= float(m["disc_gain"]) <= high
+
+
+def test_uniform_generator_replaces_from_the_whole_vocabulary(
+    tiny_experiment, batch):
+  model = builders.build_pretrainer(
+      tiny_experiment.model.replace(uniform_generator=True), seed=0)
+  with tf.GradientTape() as tape:
+    out = model(batch, training=True)
+    loss, m = losses.pretraining_loss_and_metrics(out, batch["input_mask"])
+  # The generator is not run: uniform logits, a constant MLM loss, no
+  # gradient to any generator weight.
+  np.testing.assert_array_equal(out["lm_outputs"].numpy(), 0.0)
+  np.testing.assert_allclose(m["mlm_loss"], np.log(30522), rtol=1e-6)
+  gradients = tape.gradient(loss, model.trainable_variables)
+  for variable, gradient in zip(model.trainable_variables, gradients):
+    if "pooler" not in variable.name:  # never pretrained
+      assert (gradient is None) == variable.name.startswith("generator"), (
+          variable.name)
+  # Every masked token is replaced, by ids spread over the vocabulary.
+  weights = out["masked_lm_weights"].numpy() > 0
+  sampled = np.take_along_axis(out["disc_input_ids"].numpy(),
+                               out["masked_lm_positions"].numpy(), 1)[weights]
+  assert out["disc_label"].numpy().sum() == weights.sum()
+  assert len(set(sampled)) > 0.9 * len(sampled)
+  assert sampled.max() > 20000 and sampled.min() < 10000
+  # Overridden per call: the same model samples from its generator.
+  out = model(batch, training=False, uniform_generator=False)
+  assert np.abs(out["lm_outputs"].numpy()).max() > 0
+
+
+def test_generator_learning_rate_factor_slows_the_generator_only(
+    tiny_experiment):
+  train = tiny_experiment.train.replace(generator_learning_rate_factor=0.25)
+  optimizer = trainer.make_optimizer(train)
+  model = builders.build_pretrainer(tiny_experiment.model, seed=0)
+  factors = {v.name.split("/")[0]: optimizer.lr_multiplier(v.name)
+             for v in model.trainable_variables}
+  assert factors == {"generator": 0.25, "generator_predictions": 0.25,
+                     "discriminator": 1.0, "discriminator_predictions": 1.0}
+  # The shared embeddings are the discriminator's.
+  assert model.generator_network.get_embedding_table().name.startswith(
+      "discriminator/")
 
 
 def test_loss_falls_on_a_fixed_batch(pretrainer, batch):

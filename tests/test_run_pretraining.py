@@ -31,7 +31,8 @@ def test_tiny_pretraining_learns_and_checkpoints(tmp_path):
   assert [step for step, _ in evaluations] == [80]
   assert set(results) == {"step", "mlm_loss", "mlm_accuracy", "disc_loss",
                           "rtd_accuracy", "rtd_precision", "rtd_recall",
-                          "replaced_fraction", "rtd_auc"}
+                          "replaced_fraction", "sampled_accuracy", "disc_gain",
+                          "rtd_auc", "random_rtd_auc", "random_disc_gain"}
   assert os.listdir(tmp_path / "eval")
 
 

@@ -41,6 +41,10 @@ class ElectraPretrainer(PretrainerBase):
     disallow_correct: never sample the original token.
     temperature: sampling temperature of the generator.
     num_classes: adds a classification head on the generator's [CLS] output.
+    uniform_generator: replace masked tokens by draws from the uniform
+      distribution over the vocabulary instead of the generator's (the
+      original's sanity check `uniform_generator`): the generator is not run
+      and `lm_outputs` are zeros, so it learns nothing.
     **kwargs: masking and `seed` (see `PretrainerBase`), Keras' arguments.
   """
 
@@ -53,13 +57,14 @@ class ElectraPretrainer(PretrainerBase):
                mlm_initializer="glorot_uniform", output_type: str = "logits",
                disallow_correct: bool = False, temperature: float = 1.0,
                num_classes: Optional[int] = None, rtd_activation=None,
-               **kwargs):
+               uniform_generator: bool = False, **kwargs):
     super().__init__(vocab_size, num_token_predictions, output_type, **kwargs)
     self.generator_network = generator_network
     self.discriminator_network = discriminator_network
     self.disallow_correct = disallow_correct
     self.temperature = temperature
     self.num_classes = num_classes
+    self.uniform_generator = uniform_generator
     self.masked_lm = self._build_masked_lm(
         generator_network, mlm_activation, mlm_initializer,
         name="generator_predictions")
@@ -83,24 +88,39 @@ class ElectraPretrainer(PretrainerBase):
   def get_config(self):
     return dict(super().get_config(), disallow_correct=self.disallow_correct,
                 temperature=self.temperature, num_classes=self.num_classes,
-                rtd_activation=keras_config.activation(self.rtd_activation))
+                rtd_activation=keras_config.activation(self.rtd_activation),
+                uniform_generator=self.uniform_generator)
 
-  def call(self, inputs, training=None, seed=None):
-    """`seed` (int [2]) fixes masking and sampling without drawing from rng."""
+  def call(self, inputs, training=None, seed=None, uniform_generator=None,
+           temperature=None):
+    """`seed` (int [2]) fixes masking and sampling without drawing from rng;
+    `uniform_generator` and `temperature` (a float or scalar tensor)
+    override the model's own settings for this call (evaluation scores the
+    discriminator on uniform replacements too; training may anneal the
+    temperature)."""
+    if uniform_generator is None:
+      uniform_generator = self.uniform_generator
+    if temperature is None:
+      temperature = self.temperature
     mask_seed, sample_seed = self._seeds(seed, 2)
     input_mask = inputs["input_mask"]
     input_type_ids = inputs["input_type_ids"]
     masked_ids, original_ids, positions, masked_lm_ids, weights = self._mask(
         inputs, mask_seed)
 
-    generator_output = self.generator_network(
-        dict(input_word_ids=masked_ids, input_mask=input_mask,
-             input_type_ids=input_type_ids), training=training)
-    sequence_output = generator_output["sequence_output"]
-    lm_outputs = self.masked_lm(sequence_output, positions)
+    if uniform_generator:
+      lm_outputs = tf.zeros(tf.concat(
+          [tf.shape(positions), [self.vocab_size]], 0),
+                            self.compute_dtype)
+    else:
+      sequence_output = self.generator_network(
+          dict(input_word_ids=masked_ids, input_mask=input_mask,
+               input_type_ids=input_type_ids),
+          training=training)["sequence_output"]
+      lm_outputs = self.masked_lm(sequence_output, positions)
 
     sampled_ids = masking.sample_tokens(
-        lm_outputs, seed=sample_seed, temperature=self.temperature,
+        lm_outputs, seed=sample_seed, temperature=temperature,
         disallowed_ids=masked_lm_ids if self.disallow_correct else None)
     disc_ids = masking.replace_at_positions(
         original_ids, positions, sampled_ids, weights)
@@ -118,7 +138,7 @@ class ElectraPretrainer(PretrainerBase):
         masked_lm_positions=positions,
         masked_lm_ids=masked_lm_ids,
         masked_lm_weights=weights)
-    if self.classification is not None:
+    if self.classification is not None and not uniform_generator:
       outputs["sentence_outputs"] = self.classification(sequence_output)
     return outputs
 

@@ -124,14 +124,14 @@ def sample_tokens(logits, *, seed, temperature: float = 1.0,
   Args:
     logits: float [..., vocab] (logits or log-probabilities).
     seed: int [2] for the stateless draw.
-    temperature: softmax temperature.
+    temperature: softmax temperature, a float or a scalar tensor.
     disallowed_ids: optional int [...] ids that may not be drawn.
 
   Returns:
     int32 [...] sampled ids; no gradient flows through them.
   """
   logits = tf.stop_gradient(tf.cast(logits, tf.float32))
-  if temperature != 1.0:
+  if tf.is_tensor(temperature) or temperature != 1.0:
     logits /= temperature
   vocab_size = tf.shape(logits)[-1]
   if disallowed_ids is not None:
