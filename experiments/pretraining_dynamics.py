@@ -6,7 +6,8 @@ against the preset; levers join with "+". Every run pretrains for
 steps: the discriminator's AUC on the generator's fakes and on uniformly
 random replacements, its gain over the base rate, the generator's MLM and
 sampled-token accuracy. Writes `dynamics.jsonl` (one line per run, appended
-as each ends), `dynamics.md` (the table) and `dynamics.png` (the curves).
+as each ends, so a later call adds its levers to the same table),
+`dynamics.md` (the table) and `dynamics.png` (the curves).
 
   python experiments/pretraining_dynamics.py --output_dir=/tmp/dynamics \
     --levers=baseline,temperature_2,corpus_vocab+temperature_2
@@ -81,12 +82,18 @@ def corpus_vocab(output_dir: str, train_text: str, vocab_size: int) -> str:
   return path
 
 
+def check_levers(levers):
+  unknown = [name for lever in levers for name in lever.split("+")
+             if name not in LEVERS]
+  if unknown:
+    raise app.UsageError(f"unknown levers {unknown}; known: "
+                         f"{', '.join(LEVERS)}")
+
+
 def lever_run(lever: str, num_train_steps: int):
   """(overrides, vocab file or None) of a lever name such as 'a+b'."""
   overrides, vocab_file = [], None
   for name in lever.split("+"):
-    if name not in LEVERS:
-      raise ValueError(f"unknown lever {name!r}; known: {', '.join(LEVERS)}")
     if name == "corpus_vocab":
       vocab_file = corpus_vocab(_OUTPUT_DIR.value, FLAGS.train_text,
                                 _VOCAB_SIZE.value)
@@ -148,6 +155,7 @@ def plot(runs, path):
 
 def main(argv):
   del argv
+  check_levers(_LEVERS.value)
   output_dir = _OUTPUT_DIR.value
   os.makedirs(output_dir, exist_ok=True)
   results_file = os.path.join(output_dir, "dynamics.jsonl")
