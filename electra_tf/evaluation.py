@@ -122,6 +122,14 @@ def make_evaluator(model, examples: Dict[str, np.ndarray],
 LEARNING_GAIN = 0.1
 
 
+def _trend(values) -> str:
+  if len(values) == 1:
+    return f"{values[0]:.3f}"
+  word = ("rising" if values[-1] > values[0] else
+          "falling" if values[-1] < values[0] else "flat")
+  return f"{values[0]:.3f} -> {values[-1]:.3f} ({word})"
+
+
 def discriminator_verdict(evaluations) -> str:
   """One line on an ELECTRA run's held-out evaluations [(step, metrics)]:
   whether its discriminator is learning, stuck at the base rate (it beat it,
@@ -136,7 +144,7 @@ def discriminator_verdict(evaluations) -> str:
       f"guessing {last['replaced_fraction']:.0%} replaced everywhere), AUC "
       f"{last['rtd_auc']:.3f} on the generator's fakes and "
       f"{last['random_rtd_auc']:.3f} on random ones; generator MLM accuracy "
-      f"{last['mlm_accuracy']:.3f}")
+      f"{_trend([metrics['mlm_accuracy'] for _, metrics in evaluations])}")
   if last["disc_gain"] >= LEARNING_GAIN:
     return f"discriminator learning at step {step}: {numbers}"
   if best["disc_gain"] >= LEARNING_GAIN:

@@ -22,6 +22,7 @@ from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
 from electra_tf import evaluation
+from electra_tf import flops
 from electra_tf import paths
 from electra_tf import run_lock
 from electra_tf import runtime
@@ -83,6 +84,11 @@ _EVAL_EVERY = flags.DEFINE_integer(
 _EVAL_SEED = flags.DEFINE_integer(
     "eval_seed", 0, "Fixes the held-out masks (and ELECTRA's replacements), "
     "so that runs with one seed are comparable.")
+_PEAK_TFLOPS = flags.DEFINE_float(
+    "peak_tflops", 0.0, "The devices' peak TFLOP/s at the run's precision "
+    "(all replicas together, e.g. 989 for one H100 SXM in bf16); the "
+    "progress line then shows the model FLOPs utilisation (MFU).",
+    lower_bound=0.0)
 for _name in ("checkpoint_every", "log_every", "steps_per_loop", "eval_every"):
   flags.register_validator(_name, lambda value: value > 0,
                            message=f"--{_name} must be a positive integer")
@@ -173,12 +179,18 @@ def _write_summaries(writer, step, scalars):
         tf.summary.scalar(name, value)
 
 
-def _log(step, loss, metrics, rate, learning_rate, writer):
+def _log(step, loss, metrics, rate, learning_rate, writer,
+         flops_per_example, peak_tflops):
+  """The progress line; model FLOP/s count the paper's matmul FLOPs
+  (`electra_tf.flops`), and their share of `peak_tflops` is the MFU."""
+  tflops = rate * flops_per_example / 1e12
+  utilisation = (f"  MFU {tflops / peak_tflops:.1%}" if peak_tflops else "")
   print(f"step {step:>6}  loss {loss:.4f}  {_format(metrics)}  "
-        f"lr {learning_rate:.2e}  {rate:.1f} examples/s", flush=True)
+        f"lr {learning_rate:.2e}  {rate:.1f} examples/s  "
+        f"{tflops:.3g} TFLOP/s{utilisation}", flush=True)
   _write_summaries(writer, step, dict(
       loss=loss, **metrics, learning_rate=learning_rate,
-      examples_per_second=rate))
+      examples_per_second=rate, model_tflops=tflops))
 
 
 def pretrain(config: configs.ExperimentConfig, vocab_file: str,
@@ -190,7 +202,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
              steps_per_loop: int = 100, jit_compile: bool = False,
              strategy: tf.distribute.Strategy = None, evaluate: bool = True,
              eval_text: str = None, eval_data: str = None,
-             eval_every: int = 1000, eval_seed: int = 0):
+             eval_every: int = 1000, eval_seed: int = 0,
+             peak_tflops: float = 0.0):
   """Trains to `config.train.num_train_steps`; returns (losses, evaluations).
 
   `losses` pairs each loop's last step with its mean loss; `evaluations`
@@ -198,9 +211,12 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   (TFRecords) when given, else tokenizes `train_text`. Under `strategy`
   (default: the current one), `config.train.batch_size` is the global batch.
 
-  With `evaluate`, the model is scored every `eval_every` steps and at the
-  end on `eval_text` or `eval_data`, or else on every 20th document of
+  With `evaluate`, the model is scored before a fresh run's first step,
+  every `eval_every` steps and at the end on `eval_text` or `eval_data`, or else on every 20th document of
   `train_text`, which is then not trained on (see `evaluation`).
+
+  Progress lines give examples/s and model TFLOP/s (and, with
+  `peak_tflops`, the MFU).
 
   With `model_dir`, the model, optimizer, input position and the random
   generators of masking, sampling and dropout are checkpointed and restored
@@ -211,6 +227,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
   checkpoints is refused, or with `overwrite` emptied first.
   """
   train = config.train
+  flops_per_example = flops.train_flops_per_example(config.model,
+                                                    train.seq_length)
   strategy = strategy or tf.distribute.get_strategy()
   input_context = runtime.worker_input_context(strategy)
   special = text_examples.read_vocab_special_ids(vocab_file)
@@ -308,6 +326,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
       intervals.append(eval_every)
     losses = []
     step = logged_step = int(optimizer.iterations.numpy())
+    if evaluate_model and step == 0:
+      run_evaluation(0)  # where the curves start: what training adds
     logged_time = time.perf_counter()
     while step < train.num_train_steps:
       loop_end = min(step // n * n + n for n in intervals)
@@ -320,7 +340,7 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
         logged_step, logged_time = step, now
         learning_rate = float(optimizer.learning_rate(step - 1))
         _log(step, float(loss), {k: float(v) for k, v in metrics.items()},
-             rate, learning_rate, writer)
+             rate, learning_rate, writer, flops_per_example, peak_tflops)
       paused = time.perf_counter()
       if manager and (step % checkpoint_every == 0 or
                       step == train.num_train_steps):
@@ -397,7 +417,7 @@ def main(argv):
            jit_compile=_JIT_COMPILE.value, strategy=strategy,
            evaluate=_EVAL.value, eval_text=_EVAL_TEXT.value,
            eval_data=_EVAL_DATA.value, eval_every=_EVAL_EVERY.value,
-           eval_seed=_EVAL_SEED.value)
+           eval_seed=_EVAL_SEED.value, peak_tflops=_PEAK_TFLOPS.value)
 
 
 if __name__ == "__main__":

@@ -107,11 +107,14 @@ def pretrain(experiment, objective, budget, run_dir, strategy):
         eval_data=FLAGS.eval_data, do_lower_case=FLAGS.do_lower_case,
         static_masks=FLAGS.static_masks, model_dir=run_dir,
         checkpoint_every=steps, log_every=max(1, steps // 10),
-        eval_every=steps, eval_seed=FLAGS.eval_seed, strategy=strategy)
+        eval_every=min(FLAGS.eval_every, steps), eval_seed=FLAGS.eval_seed,
+        strategy=strategy, jit_compile=FLAGS.jit_compile,
+        steps_per_loop=FLAGS.steps_per_loop, peak_tflops=FLAGS.peak_tflops)
   tf_keras.backend.clear_session()
   return dict(objective=objective, budget_flops=budget, steps=steps,
               final_loss=losses[-1][1] if losses else None,
               held_out=evaluations[-1][1] if evaluations else None,
+              held_out_curve=evaluations,
               seconds=round(time.perf_counter() - start, 1))
 
 

@@ -126,7 +126,7 @@ def test_random_replacements_score_the_discriminator_alone(examples):
 def test_the_verdict_tells_learning_stuck_and_never_trained(gains, verdict):
   evaluations = [
       (250 * (i + 1), dict(disc_gain=gain, disc_loss=0.5, rtd_auc=0.6,
-                           random_rtd_auc=0.7, mlm_accuracy=0.1,
+                           random_rtd_auc=0.7, mlm_accuracy=0.1 * (i + 1),
                            replaced_fraction=0.24))
       for i, gain in enumerate(gains)]
   line = evaluation.discriminator_verdict(evaluations)
@@ -134,6 +134,7 @@ def test_the_verdict_tells_learning_stuck_and_never_trained(gains, verdict):
   # The numbers it rests on, the base rate's loss among them: H(0.24).
   assert "0.551 for guessing 24% replaced" in line
   assert "AUC 0.600 on the generator's fakes and 0.700 on random ones" in line
+  assert line.endswith("generator MLM accuracy 0.100 -> 0.300 (rising)")
 
 
 def test_masked_lm_model_gets_the_masked_lm_metrics(examples):

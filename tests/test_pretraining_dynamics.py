@@ -29,7 +29,7 @@ def test_levers_are_run_scored_and_tabulated(tmp_path):
   assert runs[1]["overrides"] == ("model.uniform_generator=true,"
                                   "model.temperature=2.0")
   for run in runs:
-    assert [step for step, _ in run["evaluations"]] == [10, 20]
+    assert [step for step, _ in run["evaluations"]] == [0, 10, 20]
   # The uniform generator is never trained: its MLM loss stays log(30522).
   uniform = runs[1]["evaluations"][-1][1]
   assert abs(uniform["mlm_loss"] - 10.326) < 0.01
