@@ -35,7 +35,7 @@ MIXED_PRECISION = flags.DEFINE_enum(
     "Keras precision policy (mixed_float16 adds dynamic loss scaling).")
 
 # TensorFlow's defaults measured best on a 2-core CPU beside a busy process
-# (README, "Against PyTorch"); these are for other machines.
+# (docs/benchmarks.md, "Against PyTorch"); these are for other machines.
 INTRA_OP_THREADS = flags.DEFINE_integer(
     "intra_op_threads", 0, "Threads one op may use on the CPU; 0: "
     "TensorFlow's default (the number of cores).", lower_bound=0)

@@ -194,7 +194,7 @@ print(json.dumps(dict(pooled=pooled.numpy().tolist(),
 
 
 def test_keras_3_tfsmlayer_recipe(exported):
-  """The README's Keras 3 path: both exports in a Keras 3 functional model."""
+  """The Keras 3 path of docs/export.md: both exports in a Keras 3 functional model."""
   env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
   run = subprocess.run(
       [sys.executable, "-c", _KERAS_3, exported["preprocess"],

@@ -5,7 +5,7 @@ characters, combining marks and emoji go through the exported
 preprocessing model (`.tokenize`, the root call, `.bert_pack_inputs`); ids
 must equal transformers' `BertTokenizerFast` wherever it agrees with Model
 Garden's `FullTokenizer` (they differ on purpose in a few rules; see the
-chosen ones below and in the README).
+chosen ones below and in docs/export.md).
 """
 
 import random

@@ -1,0 +1,184 @@
+"""The README and docs/ stay short, linked and runnable as written.
+
+Every relative link points to a file of the repository, and every `python -m
+<module>` or `python <script>.py` command in a ```bash block names a module
+or script that exists and only flags it defines (as its `--helpfull` lists
+them). Nothing is trained.
+"""
+
+import functools
+import glob
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+README = os.path.join(REPO, "README.md")
+PAGES = [README] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))
+MAX_README_LINES = 220
+
+_FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+# Commands whose flags are not ours.
+_SKIPPED_MODULES = ("pip", "pytest", "venv")
+_SEPARATORS = ("&&", "||", ";", "|", "&")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_FLAG = re.compile(r"^\[?--([A-Za-z0-9_]+)")
+_DEFINED = re.compile(r"^\s+--(\[no\])?([A-Za-z0-9_]+)", re.MULTILINE)
+
+
+def _read(path):
+  with open(path, encoding="utf-8") as f:
+    return f.read()
+
+
+def _name(path):
+  return os.path.relpath(path, REPO)
+
+
+def _links(path):
+  """(line number, target) of each markdown link outside code."""
+  text = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), _read(path))
+  found = []
+  for number, line in enumerate(text.splitlines(), 1):
+    for target in _LINK.findall(_INLINE_CODE.sub("", line)):
+      found.append((number, target))
+  return found
+
+
+def _relative_links():
+  return [(path, number, target) for path in PAGES
+          for number, target in _links(path)
+          if not re.match(r"^[a-z][a-z0-9+.-]*:", target)]
+
+
+def _commands(path):
+  """(line number, argv) of each command in the page's ```bash blocks.
+
+  Continuation lines (ending in a backslash) join their command; `&&`, `;`
+  and pipes separate commands; comment lines are left out.
+  """
+  text = _read(path)
+  commands = []
+  for block in _FENCE.finditer(text):
+    if block.group(1) != "bash":
+      continue
+    first = text.count("\n", 0, block.start(2)) + 1
+    pending, start = "", None
+    for offset, line in enumerate(block.group(2).splitlines()):
+      if not pending and line.lstrip().startswith("#"):
+        continue
+      start = first + offset if start is None else start
+      if line.rstrip().endswith("\\"):
+        pending += line.rstrip()[:-1] + " "
+        continue
+      lexer = shlex.shlex(pending + line, posix=True, punctuation_chars=True)
+      lexer.whitespace_split = True
+      command = []
+      for token in list(lexer) + [";"]:
+        if token in _SEPARATORS:
+          if command:
+            commands.append((start, command))
+          command = []
+        else:
+          command.append(token)
+      pending, start = "", None
+  return commands
+
+
+def _python_commands():
+  """(page, line, kind, target, flags): kind "module" or "script"."""
+  found = []
+  for path in PAGES:
+    for number, argv in _commands(path):
+      while argv and _ASSIGNMENT.match(argv[0]):
+        argv = argv[1:]  # VARIABLE=value before the command
+      if not argv or os.path.basename(argv[0]) not in ("python", "python3"):
+        continue
+      if len(argv) > 2 and argv[1] == "-m":
+        kind, target, args = "module", argv[2], argv[3:]
+        if target in _SKIPPED_MODULES:
+          continue
+      elif len(argv) > 1 and argv[1].endswith(".py"):
+        kind, target, args = "script", argv[1], argv[2:]
+      else:
+        continue
+      flags = [m.group(1) for m in map(_FLAG.match, args) if m]
+      found.append((_name(path), number, kind, target, flags))
+  return found
+
+
+def _source(kind, target):
+  """The file that runs for `target`, or None."""
+  if kind == "script":
+    candidates = [target]
+  else:
+    base = target.replace(".", os.sep)
+    candidates = [base + ".py", os.path.join(base, "__main__.py")]
+  for candidate in candidates:
+    path = os.path.join(REPO, candidate)
+    if os.path.isfile(path):
+      return path
+  return None
+
+
+@functools.lru_cache(maxsize=None)
+def _defined_flags(kind, target):
+  """The flags `--helpfull` lists for a module or script (both spellings of
+  a boolean: `--name` and `--noname`)."""
+  command = ([sys.executable, "-m", target] if kind == "module" else
+             [sys.executable, target])
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  result = subprocess.run(command + ["--helpfull"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+  flags = set()
+  for negatable, name in _DEFINED.findall(result.stdout):
+    flags.add(name)
+    if negatable:
+      flags.add("no" + name)
+  assert flags, (f"{' '.join(command)} --helpfull listed no flags:\n"
+                 f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+  return frozenset(flags)
+
+
+def test_readme_is_a_short_front_page():
+  lines = _read(README).count("\n")
+  assert lines <= MAX_README_LINES, (
+      f"README.md has {lines} lines; move detail into docs/")
+
+
+def test_there_are_pages_links_and_commands_to_check():
+  assert len(PAGES) > 1
+  assert _relative_links()
+  assert _python_commands()
+
+
+@pytest.mark.parametrize(
+    "page, line, target", [(_name(p), n, t) for p, n, t in _relative_links()],
+    ids=lambda value: str(value))
+def test_relative_link_resolves(page, line, target):
+  path = target.split("#", 1)[0]
+  if not path:
+    return  # an anchor on the same page
+  resolved = os.path.normpath(
+      os.path.join(REPO, os.path.dirname(page), path))
+  assert os.path.exists(resolved), (
+      f"{page}:{line}: link {target} points to {_name(resolved)}, which does "
+      "not exist")
+
+
+@pytest.mark.parametrize(
+    "page, line, kind, target, flags", _python_commands(),
+    ids=lambda value: str(value))
+def test_command_runs_a_module_that_defines_its_flags(page, line, kind,
+                                                      target, flags):
+  assert _source(kind, target), f"{page}:{line}: no {kind} {target}"
+  unknown = sorted(set(flags) - _defined_flags(kind, target))
+  assert not unknown, (f"{page}:{line}: {target} defines no flag " +
+                       ", ".join(f"--{name}" for name in unknown))
