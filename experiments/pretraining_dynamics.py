@@ -13,7 +13,8 @@ as each ends, so a later call adds its levers to the same table),
     --levers=baseline,temperature_2,corpus_vocab+temperature_2
 
 Other run_pretraining flags (--config, --params_override, --train_text,
---eval_text, ...) apply to every run.
+--eval_text, ...) apply to every run; `--levers=` (none) only redraws the
+table and plot of the runs already in --output_dir.
 """
 
 # Before TensorFlow: it sets TensorFlow's CPU kernels (see its __init__).
@@ -106,29 +107,28 @@ def lever_run(lever: str, num_train_steps: int):
   return ",".join(overrides), vocab_file
 
 
-def at_step(evaluations, step):
-  """The metrics of the evaluation at `step`, or of the last before it."""
-  before = [metrics for s, metrics in evaluations if s <= step]
-  return before[-1] if before else None
+def table_steps(evaluations):
+  """The evaluated steps a table row is shown for: the last at or before
+  250, 1,000 and 3,000 steps, and the run's end."""
+  evaluated = [step for step, _ in evaluations if step > 0]
+  shown = {max((s for s in evaluated if s <= target), default=None)
+           for target in (250, 1000, 3000)} | {evaluated[-1]}
+  return sorted(shown - {None})
 
 
 def markdown_table(runs) -> str:
-  """One row per run: its curve at a few steps and at its end."""
+  """One row per run and shown step: its held-out metrics there."""
   rows = ["| lever | overrides | minutes | step | " +
           " | ".join(_METRICS) + " |",
           "| --- | --- | --- | --- | " + " | ".join("---" for _ in _METRICS) +
           " |"]
   for run in runs:
-    evaluations = run["evaluations"]
-    last_step = evaluations[-1][0]
-    steps = sorted({s for s in (250, 1000, 3000) if s < last_step} |
-                   {last_step})
-    for step in steps:
-      metrics = at_step(evaluations, step)
+    metrics_at = dict((step, metrics) for step, metrics in run["evaluations"])
+    for step in table_steps(run["evaluations"]):
       rows.append(
           f"| {run['lever']} | {run['overrides'] or '-'} | "
           f"{run['minutes']:.1f} | {step} | " +
-          " | ".join(f"{metrics.get(name, float('nan')):.3f}"
+          " | ".join(f"{metrics_at[step].get(name, float('nan')):.3f}"
                      for name in _METRICS) + " |")
   return "\n".join(rows)
 

@@ -6,6 +6,7 @@ or script that exists and only flags it defines (as its `--helpfull` lists
 them). Nothing is trained.
 """
 
+import dataclasses
 import functools
 import glob
 import os
@@ -15,6 +16,8 @@ import subprocess
 import sys
 
 import pytest
+
+from electra_tf import configs
 
 from conftest import REPO
 
@@ -182,3 +185,45 @@ def test_command_runs_a_module_that_defines_its_flags(page, line, kind,
   unknown = sorted(set(flags) - _defined_flags(kind, target))
   assert not unknown, (f"{page}:{line}: {target} defines no flag " +
                        ", ".join(f"--{name}" for name in unknown))
+
+
+def _reference_rows():
+  """Cells of the config-key tables of docs/pretraining.md and
+  finetuning.md: {key: default cell}."""
+  rows = {}
+  for page in ("pretraining.md", "finetuning.md"):
+    text = _read(os.path.join(REPO, "docs", page))
+    for line in text.splitlines():
+      cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+      if line.startswith("| `") and len(cells) >= 2:
+        for key in re.findall(r"`([a-z_]+)`", cells[0]):
+          rows.setdefault(key, []).append(cells[1])
+  return rows
+
+
+def _same_default(cell, value):
+  cell = cell.strip("`")
+  if isinstance(value, bool):
+    return cell == str(value).lower()
+  if isinstance(value, (int, float)):
+    try:
+      return float(cell.replace(",", "")) == float(value)
+    except ValueError:
+      return False
+  return cell == (value if value else '""')
+
+
+@pytest.mark.parametrize("section", [
+    configs.EncoderConfig, configs.PretrainerConfig, configs.TrainConfig,
+    configs.FinetuneConfig], ids=lambda cls: cls.__name__)
+def test_every_config_key_is_documented_with_its_default(section):
+  # The reference tables are written by hand; this keeps them the code's.
+  rows = _reference_rows()
+  for field in dataclasses.fields(section):
+    default = getattr(section(), field.name)
+    if dataclasses.is_dataclass(default):
+      continue  # a nested section, with a table of its own
+    assert field.name in rows, f"config key {field.name} is not in docs/"
+    assert any(_same_default(cell, default) for cell in rows[field.name]), (
+        f"docs give {field.name} the default {rows[field.name]}, the code "
+        f"{default!r}")
