@@ -23,6 +23,7 @@ setuptools.setup(
         "safetensors",
         "h5py",
         "matplotlib",  # the study's plot
+        "scikit-learn",  # the study's linear probe
         # tensorflow-hub 0.16 imports pkg_resources, gone from setuptools 81.
         "setuptools<81",
     ],

@@ -168,7 +168,8 @@ def test_held_out_documents_are_never_trained_on(tmp_path):
                             printed.getvalue()).group(1))
   assert evaluated == count([all_documents[19]])
   assert trained == count(all_documents[:19] + all_documents[20:25])
-  assert [step for step, _ in evaluations] == [2]
+  # A fresh run is scored before its first step and at its end.
+  assert [step for step, _ in evaluations] == [0, 2]
 
 
 def _write(path, documents):
