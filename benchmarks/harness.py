@@ -81,7 +81,7 @@ def busy_processes(count):
   spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
               for _ in range(count)]
   try:
-    yield
+    yield spinners
   finally:
     for spinner in spinners:
       spinner.kill()

@@ -14,7 +14,7 @@ under a linear model (`linear_probe`). Writes `results.json` (every run),
 (score against pretraining FLOPs, beside ELECTRA's held-out dynamics).
 
   python experiments/sample_efficiency.py --output_dir=/tmp/study
-  python experiments/sample_efficiency.py --config=tiny --budgets=6.7e12 \
+  python experiments/sample_efficiency.py --config=tiny --budgets=1.34e13 \
     --tasks=sentiment --seeds=1,2,3,4,5 --train_sizes=250,1000,all \
     --learning_rates=3e-4,1e-3,3e-3 --probe --output_dir=/tmp/study_v2
   python experiments/sample_efficiency.py --config=small \
@@ -53,7 +53,6 @@ from electra_tf import finetuning
 from electra_tf import flops
 from electra_tf import paths
 from electra_tf import run_pretraining  # also defines the model/data flags
-from electra_tf.data import classification_data
 
 import linear_probe  # beside this script
 
@@ -191,22 +190,21 @@ def probe(experiment, task_name, files, objective, checkpoint, seed):
                                          FLAGS.do_lower_case)
   task = finetuning.make_task(task, files, tokenizer, config, **arguments)
   train_features, train_labels = task.train_data()
-  dev = classification_data.encode(
-      classification_data.read_examples(task.task, files["dev"][0], True),
-      tokenizer, config.max_seq_length)
+  dev_features, dev_labels = task.dev_data()
   tf_keras.utils.set_random_seed(seed)  # a random encoder's draw
   network = starting_network(experiment, objective, checkpoint)
   score = linear_probe.fit_and_score(
       linear_probe.mean_pooled(network, train_features),
-      np.ravel(train_labels), linear_probe.mean_pooled(network, dev),
-      dev["label_ids"], task.task.is_regression, metric)
+      np.ravel(train_labels), linear_probe.mean_pooled(network, dev_features),
+      dev_labels, task.task.is_regression, metric)
   tf_keras.backend.clear_session()
   return score
 
 
 def summarize(runs):
   """(objective, budget, task, size, mode) -> (mean, std, count, learning
-  rate) of the scores at the learning rate with the best mean."""
+  rate, None when only one was tried) of the scores at the learning rate
+  with the best mean."""
   groups = {}
   for run in runs:
     key = (run["objective"], run["budget_flops"], run["task"],
@@ -217,7 +215,7 @@ def summarize(runs):
   for key, by_rate in groups.items():
     rate, scores = max(by_rate.items(), key=lambda item: np.mean(item[1]))
     summary[key] = (float(np.mean(scores)), float(np.std(scores)),
-                    len(scores), rate)
+                    len(scores), rate if len(by_rate) > 1 else None)
   return summary
 
 
@@ -233,13 +231,12 @@ def write_table(path, summary, pretraining, description):
            "| objective | pretraining FLOPs | steps | " + " | ".join(heads) +
            " |", "| --- | --- | --- |" + " --- |" * len(heads)]
   steps = {(p["objective"], p["budget_flops"]): p["steps"] for p in pretraining}
-  several_rates = len(_LEARNING_RATES.value) > 1
   for objective, budget in sorted({key[:2] for key in summary},
                                   key=lambda k: (k[1], k[0] != CONTROL, k[0])):
     cells = []
     for column in columns(summary):
       mean, std, count, rate = summary[(objective, budget, *column)]
-      chosen = f", lr {rate:g}" if several_rates and rate else ""
+      chosen = f", lr {rate:g}" if rate else ""
       cells.append(f"{mean:.3f} +- {std:.3f} (n={count}{chosen})")
     lines.append(f"| {objective} | {budget:.2g} | "
                  f"{steps.get((objective, budget), 0)} | " +

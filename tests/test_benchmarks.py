@@ -9,6 +9,9 @@ import pytest
 
 from conftest import REPO
 
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+import harness  # noqa: E402  pylint: disable=wrong-import-position
+
 
 def test_tokenization_benchmark_reports_each_tokenizer():
   result = subprocess.run(
@@ -24,14 +27,22 @@ def test_tokenization_benchmark_reports_each_tokenizer():
   assert rows[0][2] == "1.00"
 
 
-def test_pytorch_benchmark_reports_each_case_under_load():
-  """Two of the four cases, small, with both flags that change the setting."""
+def test_busy_processes_run_while_inside_and_are_gone_after():
+  with harness.busy_processes(2) as spinners:
+    assert len(spinners) == 2
+    assert all(spinner.poll() is None for spinner in spinners)
+  assert all(spinner.returncode is not None for spinner in spinners)
+
+
+def test_pytorch_benchmark_reports_each_case():
+  """Two of the four cases, small, with the thread flag. Without busy loops:
+  a spinner would take the core the other test worker runs on."""
   result = subprocess.run(
       [sys.executable, os.path.join(REPO, "benchmarks", "versus_pytorch.py"),
        "--case=forward", "--case=finetune_minilm", "--scale=0.1", "--steps=1",
-       "--rounds=1", "--threads=1", "--busy_processes=1"],
+       "--rounds=1", "--threads=1"],
       capture_output=True, text=True, cwd=REPO, timeout=600, check=True)
-  assert ("TensorFlow intra-op threads 1, torch threads 1, 1 busy processes"
+  assert ("TensorFlow intra-op threads 1, torch threads 1, 0 busy processes"
           in result.stdout)
   rows = re.findall(r"^(ELECTRA-Small forward|MiniLM \(6 x 384\) fine-tune "
                     r"step).* ([\d.]+) +([\d.]+) +([\d.]+)x$", result.stdout,

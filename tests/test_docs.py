@@ -9,6 +9,7 @@ them). Nothing is trained.
 import dataclasses
 import functools
 import glob
+import json
 import os
 import re
 import shlex
@@ -131,23 +132,64 @@ def _source(kind, target):
   return None
 
 
+# Imports each (kind, target) given as "kind:target" in turn, as running it
+# would but without calling main, and prints {"kind:target": [flags]}: the
+# flags defined once it is imported, as its --helpfull lists them (both
+# spellings of a boolean). One process for all: each start costs seconds.
+# Binaries define flags of the same names, so the modules that defined flags
+# are dropped, with their flags, before the next target; the rest (the
+# library, which registers Keras classes once) stays imported.
+_LIST_FLAGS = """
+import json, os, runpy, sys
+from absl import app, flags
+import tensorflow, tf_keras  # noqa: F401  (imported once, for every target)
+app.define_help_flags()  # --help, --helpfull, ...: app.run adds them
+baseline, baseline_flags = set(sys.modules), set(flags.FLAGS)
+listed = {}
+for item in sys.argv[1:]:
+  kind, target = item.split(":", 1)
+  if kind == "module":
+    runpy.run_module(target, run_name="_listed")
+  else:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+    runpy.run_path(target, run_name="_listed")
+    sys.path.pop(0)
+  names = set()
+  for name in flags.FLAGS:
+    names.add(name)
+    if isinstance(flags.FLAGS[name], flags.BooleanFlag):
+      names.add("no" + name)
+  listed[item] = sorted(names)
+  defining = set(flags.FLAGS.flags_by_module_dict())
+  for name in set(sys.modules) - baseline:
+    if name in defining:
+      del sys.modules[name]
+      parent, _, child = name.rpartition(".")
+      if parent in sys.modules:  # else `from parent import child` finds it
+        vars(sys.modules[parent]).pop(child, None)
+  for name in set(flags.FLAGS) - baseline_flags:
+    delattr(flags.FLAGS, name)
+print(json.dumps(listed))
+"""
+
+
 @functools.lru_cache(maxsize=None)
-def _defined_flags(kind, target):
-  """The flags `--helpfull` lists for a module or script (both spellings of
-  a boolean: `--name` and `--noname`)."""
-  command = ([sys.executable, "-m", target] if kind == "module" else
-             [sys.executable, target])
+def _all_defined_flags():
+  """{(kind, target): frozenset of flags} for every documented command."""
+  items = sorted({f"{kind}:{target}" for _, _, kind, target, _ in
+                  _python_commands() if _source(kind, target)})
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  result = subprocess.run(command + ["--helpfull"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
-  flags = set()
-  for negatable, name in _DEFINED.findall(result.stdout):
-    flags.add(name)
-    if negatable:
-      flags.add("no" + name)
-  assert flags, (f"{' '.join(command)} --helpfull listed no flags:\n"
-                 f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
-  return frozenset(flags)
+  result = subprocess.run([sys.executable, "-c", _LIST_FLAGS, *items],
+                          cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  listed = json.loads(result.stdout.splitlines()[-1])
+  return {tuple(item.split(":", 1)): frozenset(names)
+          for item, names in listed.items()}
+
+
+def _defined_flags(kind, target):
+  return _all_defined_flags()[(kind, target)]
 
 
 def test_readme_is_a_short_front_page():

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import subprocess
 import sys
 
 from absl import app
@@ -20,21 +19,25 @@ sys.path.insert(0, os.path.dirname(STUDY))
 import sample_efficiency  # noqa: E402  pylint: disable=wrong-import-position
 
 
-def _run(*flags):
-  return subprocess.run(
-      [sys.executable, STUDY, *flags], cwd=REPO, capture_output=True,
-      text=True, check=False, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+def _study(*argv):
+  """Runs the study's main in this process (no start-up to pay), as the
+  command line would with `argv`."""
+  flags.FLAGS([STUDY, *argv])
+  try:
+    sample_efficiency.main([])
+  finally:
+    flags.FLAGS.unparse_flags()
 
 
-def test_study_pretrains_to_equal_flops_and_scores_every_run(tmp_path):
+def test_study_pretrains_to_equal_flops_and_scores_every_run(tmp_path,
+                                                             capsys):
   override = "finetune.num_train_epochs=1"
-  result = _run(f"--output_dir={tmp_path}", "--budgets=1e10", "--seeds=1",
-                "--tasks=sentiment", "--train_sizes=60",
-                "--learning_rates=1e-3,3e-3", "--probe",
-                f"--params_override={override}")
-  assert result.returncode == 0, result.stderr[-3000:]
-  progress = [line for line in result.stdout.splitlines()
-              if line.startswith("[")]
+  _study(f"--output_dir={tmp_path}", "--budgets=1e10", "--seeds=1",
+         "--tasks=sentiment", "--train_sizes=60",
+         "--learning_rates=1e-3,3e-3", "--probe",
+         f"--params_override={override}")
+  stdout = capsys.readouterr().out
+  progress = [line for line in stdout.splitlines() if line.startswith("[")]
   # 2 pretraining runs; 3 starting points x (probe + 2 rates).
   assert len(progress) == 11 and progress[-1].startswith("[11/11] fine-tuned")
 
@@ -75,11 +78,11 @@ def test_study_pretrains_to_equal_flops_and_scores_every_run(tmp_path):
     best = max((1e-3, 3e-3), key=lambda r: runs[(objective, "fine-tune", r)])
     assert (f"{runs[(objective, 'fine-tune', best)]:.3f} +- 0.000 "
             f"(n=1, lr {best:g})") in row
-  assert table in result.stdout
+  assert table in stdout
   with open(tmp_path / "results.png", "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-  again = _run(f"--output_dir={tmp_path}", "--budgets=1e10")
-  assert again.returncode != 0 and "is not empty" in again.stderr
+  with pytest.raises(app.UsageError, match="is not empty"):
+    _study(f"--output_dir={tmp_path}", "--budgets=1e10")
 
 
 def test_each_seed_draws_its_own_training_sample(tmp_path):
@@ -124,10 +127,6 @@ def test_the_learning_rate_with_the_best_mean_is_reported():
 ])
 def test_bad_flags_are_reported(tmp_path, flag, message):
   # In this process: the checks come before any work, so no start-up to pay.
-  flags.FLAGS([STUDY, f"--output_dir={tmp_path}", flag])
-  try:
-    with pytest.raises(app.UsageError, match=re.escape(message)):
-      sample_efficiency.main([])
-  finally:
-    flags.FLAGS.unparse_flags()
+  with pytest.raises(app.UsageError, match=re.escape(message)):
+    _study(f"--output_dir={tmp_path}", flag)
   assert not os.listdir(tmp_path)

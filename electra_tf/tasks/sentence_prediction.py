@@ -46,6 +46,11 @@ class SentencePredictionTask:
       labels = labels[:, None]  # the shape of the regressor's output
     return encoder_inputs(features), labels
 
+  def dev_data(self):
+    """(encoder inputs, labels) of the first dev file."""
+    features = self._encoded[("dev", self.files["dev"][0])]
+    return encoder_inputs(features), features["label_ids"]
+
   def build_model(self, network) -> tf_keras.Model:
     return models.ElectraClassifier(
         network, 1 if self.task.is_regression else len(self.task.labels),
