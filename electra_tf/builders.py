@@ -77,6 +77,8 @@ def restore_pretrainer(config: PretrainerConfig, checkpoint_path: str,
     checkpoint_path = latest
   if not tf.io.gfile.exists(checkpoint_path + ".index"):
     raise FileNotFoundError(f"No checkpoint at {checkpoint_path}")
+  checkpoint_fit.check_readable(checkpoint_path, next_step=(
+      "Give a sound one (a run keeps its last three). Nothing was written."))
   saved = {name.split("/")[1] for name, _ in
            tf.train.list_variables(checkpoint_path) if name.startswith("model/")}
   for objective, network in (("electra", "generator_network"),

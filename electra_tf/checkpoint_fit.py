@@ -1,16 +1,21 @@
-"""Checks that a checkpoint's weights fit a config, before restoring it.
+"""Checks a checkpoint before restoring it: whole, and fitting the config.
 
-Restoring into a model of other sizes fails deep inside TensorFlow with a
-bare shape error (or, for a head count, not at all: the kernels reshape).
-The sizes are read off the checkpoint's variable shapes instead and compared
-with the config, so the message names each size that differs.
+A truncated or corrupted file fails deep inside a restore with a bare
+"Read less bytes than requested", or later, inside training, for values
+restored on creation (optimizer slots); `check_readable` reads every value
+first and names the damaged file and the checkpoints that are still sound.
+Restoring into a model of other sizes fails with a bare shape error (or, for
+a head count, not at all: the kernels reshape); `check` reads the sizes off
+the variable shapes and names each one that differs from the config.
 """
 
+import os
 from typing import Dict, List, Sequence
 
 import tensorflow as tf
 
 from electra_tf import configs
+from electra_tf import file_readers
 
 # Where each encoder of ours sits in a checkpoint: pretrainers' networks and
 # task models' `network`.
@@ -20,6 +25,59 @@ _ENCODERS = {"discriminator_network": "discriminator",
              "network": "encoder"}
 _EMBEDDING_SIZES = ("vocab_size", "embedding_size", "max_position_embeddings",
                     "type_vocab_size")
+
+
+class DamagedCheckpointError(file_readers.DamagedFileError):
+  """A checkpoint whose files cannot be read back whole."""
+
+
+def _damage(checkpoint_path: str) -> str:
+  """What is wrong with the checkpoint's files, or "" if they read whole.
+
+  TensorFlow checks each value against the checksum in the index as it
+  reads it, so flipped bytes are found as well as missing ones.
+  """
+  try:
+    reader = tf.train.load_checkpoint(checkpoint_path)
+  except (tf.errors.OpError, ValueError) as e:
+    return f"{checkpoint_path}.index: {file_readers.first_line(e)}"
+  try:
+    # RestoreV2 reads every dtype (the input position is a variant, which
+    # the reader's get_tensor cannot return).
+    for name, dtype in reader.get_variable_to_dtype_map().items():
+      tf.raw_ops.RestoreV2(prefix=checkpoint_path, tensor_names=[name],
+                           shape_and_slices=[""], dtypes=[dtype])
+  except (tf.errors.OpError, IndexError, ValueError) as e:
+    data = sorted(tf.io.gfile.glob(checkpoint_path + ".data-*"))
+    return (f"{', '.join(data) or checkpoint_path + '.data-*'}: "
+            f"{file_readers.first_line(e)}")
+  return ""
+
+
+def sound_checkpoints(directory: str) -> List[str]:
+  """The checkpoints that `directory`'s `checkpoint` file lists and that
+  read whole, oldest first."""
+  state = tf.train.get_checkpoint_state(directory)
+  if state is None:
+    return []
+  paths = [p if os.path.isabs(p) else os.path.join(directory, p)
+           for p in state.all_model_checkpoint_paths]
+  return [p for p in paths if tf.io.gfile.exists(p + ".index")
+          and not _damage(p)]
+
+
+def check_readable(checkpoint_path: str, next_step: str = ""):
+  """Raises a DamagedCheckpointError naming the file of `checkpoint_path`
+  that does not read back whole, and the newest sound checkpoint beside it;
+  `next_step` says what the user can do."""
+  damage = _damage(checkpoint_path)
+  if not damage:
+    return
+  message = f"checkpoint {checkpoint_path} is damaged: {damage}. "
+  sound = sound_checkpoints(os.path.dirname(checkpoint_path))
+  message += (f"The newest sound checkpoint beside it is {sound[-1]}. "
+              if sound else "No other checkpoint beside it is sound. ")
+  raise DamagedCheckpointError(message + (next_step or "Nothing was changed."))
 
 
 def encoder_sizes(shapes: Dict[str, Sequence[int]],

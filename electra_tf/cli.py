@@ -3,7 +3,8 @@
 A bad flag, file, config or checkpoint raises one of `USER_ERRORS` with a
 message that names what is wrong; the binary prints it and exits with status
 1. `--verbose` (or ELECTRA_TF_TRACEBACK=1) shows the traceback too. Other
-exceptions, programming errors, keep theirs.
+exceptions, programming errors, keep theirs. The libraries' own log lines
+are hidden (`quiet_start`) unless --verbose or ELECTRA_TF_VERBOSE=1.
 """
 
 import os
@@ -12,11 +13,13 @@ import sys
 from absl import app
 from absl import flags
 
+from electra_tf import quiet_start
 from electra_tf import run_lock
 
 VERBOSE = flags.DEFINE_bool(
-    "verbose", False, "Show the traceback of an error in the input too "
-    "(also with the environment variable ELECTRA_TF_TRACEBACK=1).")
+    "verbose", False, "Show TensorFlow's and the other libraries' log lines "
+    "(also with the environment variable ELECTRA_TF_VERBOSE=1) and the "
+    "traceback of an error in the input (also ELECTRA_TF_TRACEBACK=1).")
 
 # app.UsageError included: absl would print the whole --help before it.
 USER_ERRORS = (app.UsageError, ValueError, KeyError, FileNotFoundError,
@@ -28,6 +31,7 @@ def run(main):
   """`app.run(main)`, with user errors as `error: <message>` and status 1."""
 
   def guarded(argv):
+    quiet_start.quiet_libraries()
     try:
       return main(argv)
     except USER_ERRORS as e:

@@ -33,6 +33,9 @@ TPU = flags.DEFINE_string("tpu", "",
 MIXED_PRECISION = flags.DEFINE_enum(
     "mixed_precision", "float32", runtime.PRECISIONS,
     "Keras precision policy (mixed_float16 adds dynamic loss scaling).")
+LOG_EVERY = flags.DEFINE_integer(
+    "log_every", 10, "Steps between progress lines (examples/s, elapsed and "
+    "time left); run_pretraining writes its summaries at each.", lower_bound=1)
 
 # TensorFlow's defaults measured best on a 2-core CPU beside a busy process
 # (docs/benchmarks.md, "Against PyTorch"); these are for other machines.
@@ -51,8 +54,11 @@ def configure_runtime():
       DISTRIBUTION_STRATEGY.value, MIXED_PRECISION.value, NUM_GPUS.value,
       TPU.value, INTRA_OP_THREADS.value, INTER_OP_THREADS.value)
   threading = tf.config.threading
-  print(f"{type(strategy).__name__} on {strategy.num_replicas_in_sync} "
-        f"replica(s); CPU threads: intra-op "
+  gpus = len(tf.config.list_physical_devices("GPU"))
+  devices = f"{gpus} GPU(s) found" if gpus else "no GPU found: on the CPU"
+  print(f"{devices}; {type(strategy).__name__} on "
+        f"{strategy.num_replicas_in_sync} replica(s), "
+        f"{MIXED_PRECISION.value}; CPU threads: intra-op "
         f"{threading.get_intra_op_parallelism_threads() or 'default'}, "
         f"inter-op {threading.get_inter_op_parallelism_threads() or 'default'}",
         flush=True)

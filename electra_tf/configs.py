@@ -15,6 +15,8 @@ import yaml
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import params_dict
 
+from electra_tf import file_readers
+
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs")
 
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
@@ -318,8 +320,7 @@ def load_experiment(name_or_path: str,
           f"presets: {', '.join(preset_names())}")
   config = ExperimentConfig()
   known = {key for key, _ in _dotted_items(config.as_dict())}
-  with tf.io.gfile.GFile(path) as f:
-    _check_keys(yaml.safe_load(f) or {}, known, path)
+  _check_keys(file_readers.read_yaml(path, "config") or {}, known, path)
   config = params_dict.override_params_dict(config, path, is_strict=True)
   if params_override:
     _check_keys(_overrides(params_override), known, "--params_override")
@@ -357,11 +358,15 @@ def _dotted_items(tree, prefix=""):
 def _overrides(params_override: str) -> dict:
   """A --params_override string ("a.b=1,c=2", YAML/JSON or a file) as a dict."""
   if tf.io.gfile.exists(params_override):
-    with tf.io.gfile.GFile(params_override) as f:
-      return yaml.safe_load(f) or {}
+    return file_readers.read_yaml(params_override,
+                                  "--params_override file") or {}
   if "=" in params_override and not params_override.lstrip().startswith("{"):
     params_override = params_dict.nested_csv_str_to_json_str(params_override)
-  return yaml.safe_load(params_override) or {}
+  try:
+    return yaml.safe_load(params_override) or {}
+  except yaml.YAMLError as e:
+    raise ValueError(f"--params_override is not 'key=value,...' or YAML: "
+                     f"{getattr(e, 'problem', None) or e}") from None
 
 
 def _check_keys(overrides: dict, known, source: str):

@@ -15,8 +15,11 @@ from typing import Callable, Dict, List, Optional
 import tensorflow as tf
 import tf_keras
 
+from electra_tf import checkpoint_fit
 from electra_tf import configs
+from electra_tf import file_readers
 from electra_tf import optimization
+from electra_tf import progress
 from electra_tf import run_lock
 from electra_tf import runtime
 from electra_tf.data import classification_data
@@ -86,6 +89,8 @@ def make_task(name, files, tokenizer, config: configs.FinetuneConfig,
 # the model of the best epoch by the task's main dev metric.
 CHECKPOINTS_DIR = "checkpoints"
 BEST_DIR = "best"
+_MOVE_AWAY = ("Move {path} out of the way (nothing was changed) and rerun: "
+              "the run then trains again from its start")
 
 
 def kept_checkpoint(path: str) -> Optional[str]:
@@ -102,6 +107,9 @@ def kept_checkpoint(path: str) -> Optional[str]:
       break
   if not tf.io.gfile.exists(path + ".index"):
     return None
+  checkpoint_fit.check_readable(path, next_step=(
+      "Give another kept model (the run's best/ or checkpoints/), or move "
+      "this one out of the way. Nothing was changed."))
   # Task models keep their encoder as `network`; pretrainers do not.
   names = (name for name, _ in tf.train.list_variables(path))
   return path if any(n.startswith("model/network/") for n in names) else None
@@ -157,14 +165,21 @@ class _EvaluateAndKeep(tf_keras.callbacks.Callback):
   def _best_value(self):
     if not os.path.exists(self.best_file):
       return -math.inf
-    with open(self.best_file, encoding="utf-8") as f:
-      return json.load(f)["value"]
+    best = file_readers.read_json(
+        self.best_file, "the best epoch's record", next_step=_MOVE_AWAY.format(
+            path=os.path.dirname(self.best_file)))
+    if not isinstance(best.get("value"), (int, float)):
+      raise file_readers.DamagedFileError(
+          f"the best epoch's record {self.best_file} has no number 'value'. "
+          + _MOVE_AWAY.format(path=os.path.dirname(self.best_file)))
+    return best["value"]
 
 
 def finetune(task, make_network, config: configs.FinetuneConfig,
              output_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
              do_train: bool = True, init_checkpoint: Optional[str] = None,
-             export: Optional[Callable[[tf_keras.Model], None]] = None):
+             export: Optional[Callable[[tf_keras.Model], None]] = None,
+             log_every: int = 0):
   """Trains `task`'s model over `make_network()`; returns the dev metrics.
 
   Writes `eval_results.json`, TensorBoard logs (train/, eval/), the test
@@ -178,7 +193,8 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
   `init_checkpoint`: a kept fine-tuned model to start from (`kept_checkpoint`).
   Without `do_train`, that model (by default `output_dir`'s best) is only
   evaluated and predicts. `export` is called with the final model last
-  (e.g. to write serving SavedModels).
+  (e.g. to write serving SavedModels). `log_every` > 0 prints a progress
+  line every that many steps within an epoch.
   """
   strategy = strategy or tf.distribute.get_strategy()
   output_dir = runtime.writer_directory(output_dir, strategy)
@@ -220,7 +236,7 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
     keeper = _EvaluateAndKeep(task, output_dir, checkpoint, model)
     if do_train:
       _train(model, task, features, labels, config, output_dir, checkpoint,
-             keeper, steps_per_epoch)
+             keeper, steps_per_epoch, log_every)
     results = keeper.results or task.evaluate(model)
     with open(os.path.join(output_dir, "eval_results.json"), "w") as f:
       json.dump(results, f, indent=2)
@@ -234,17 +250,26 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
 
 
 def _train(model, task, features, labels, config, output_dir, checkpoint,
-           keeper, steps_per_epoch):
+           keeper, steps_per_epoch, log_every):
   """Fits the remaining epochs, resuming from `output_dir`'s latest epoch."""
   optimizer = model.optimizer
   initial_epoch = 0
-  if keeper.latest.latest_checkpoint:
+  latest = keeper.latest.latest_checkpoint
+  if latest:
+    checkpoint_fit.check_readable(latest, next_step=_MOVE_AWAY.format(
+        path=keeper.latest.directory) + (
+            f"; or fine-tune on from the best epoch's model with "
+            f"--init_checkpoint={keeper.best.directory} and another "
+            f"--output_dir" if keeper.best.latest_checkpoint else ""))
     # Slot variables do not exist yet; they are restored on creation.
-    checkpoint.restore(
-        keeper.latest.latest_checkpoint).assert_existing_objects_matched()
+    status = checkpoint.restore(latest)
+    status.assert_existing_objects_matched()
     initial_epoch = int(optimizer.iterations.numpy()) // steps_per_epoch
-    print(f"resumed from {keeper.latest.latest_checkpoint} after epoch "
-          f"{initial_epoch}", flush=True)
+    print(f"resumed from {latest} after epoch {initial_epoch}", flush=True)
+    if initial_epoch >= task.num_train_epochs:
+      # No step left, so the optimizer never makes the slots that would
+      # take the rest of the saved values: nothing is missing.
+      status.expect_partial()
   num_examples = len(features["input_word_ids"])
   # The seeded shuffle repeats its epochs' orders; skipping the finished
   # epochs' batches continues where the interrupted run stopped.
@@ -258,29 +283,58 @@ def _train(model, task, features, labels, config, output_dir, checkpoint,
     model.fit(dataset, epochs=task.num_train_epochs,
               initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
               verbose=2, callbacks=[
-                  _TrainingSpeed(steps_per_epoch * config.batch_size),
+                  _Progress(steps_per_epoch, config.batch_size,
+                            task.num_train_epochs, log_every),
                   tf_keras.callbacks.TensorBoard(
                       os.path.join(output_dir, "train"), write_graph=False),
                   keeper])
 
 
-class _TrainingSpeed(tf_keras.callbacks.Callback):
-  """Prints each epoch's training examples/s and adds it to the epoch's logs
-  (so TensorBoard's train/ summaries get it). Placed first: the evaluation
-  in later callbacks' on_epoch_end does not count."""
+class _Progress(tf_keras.callbacks.Callback):
+  """A line every `log_every` steps (loss, examples/s, elapsed, time left)
+  and each epoch's training examples/s, added to the epoch's logs with the
+  time left (so TensorBoard's train/ summaries get them). Placed first: the
+  evaluation in later callbacks' on_epoch_end does not count in examples/s
+  (it does in the time left, as it recurs)."""
 
-  def __init__(self, examples_per_epoch: int):
+  def __init__(self, steps_per_epoch: int, batch_size: int, num_epochs: int,
+               log_every: int):
     super().__init__()
-    self._examples = examples_per_epoch
-    self._start = None
+    self._steps_per_epoch, self._batch_size = steps_per_epoch, batch_size
+    self._num_epochs, self._log_every = num_epochs, log_every
+    self._epoch = self._timer = self._epoch_start = self._logged = None
 
   def on_epoch_begin(self, epoch, logs=None):
-    self._start = time.perf_counter()
+    if self._timer is None:  # the first epoch of this process
+      self._timer = progress.StepTimer(
+          self._num_epochs * self._steps_per_epoch,
+          epoch * self._steps_per_epoch)
+    self._epoch = epoch
+    self._epoch_start = self._logged = (time.perf_counter(), 0)
+
+  def on_train_batch_end(self, batch, logs=None):
+    steps = batch + 1
+    if (not self._log_every or steps % self._log_every or
+        steps == self._steps_per_epoch):
+      return
+    now = time.perf_counter()
+    rate = ((steps - self._logged[1]) * self._batch_size /
+            (now - self._logged[0]))
+    self._logged = (now, steps)
+    loss = f"  loss {logs['loss']:.4f}" if logs and "loss" in logs else ""
+    print(f"epoch {self._epoch + 1}/{self._num_epochs}  step "
+          f"{steps}/{self._steps_per_epoch}{loss}  {rate:.1f} examples/s  "
+          f"{self._timer.line(self._epoch * self._steps_per_epoch + steps)}",
+          flush=True)
 
   def on_epoch_end(self, epoch, logs=None):
-    seconds = time.perf_counter() - self._start
-    rate = self._examples / seconds
-    print(f"train epoch {epoch + 1}: {self._examples} examples in "
-          f"{seconds:.1f} s, {rate:.1f} examples/s", flush=True)
+    seconds = time.perf_counter() - self._epoch_start[0]
+    examples = self._steps_per_epoch * self._batch_size
+    rate = examples / seconds
+    step = (epoch + 1) * self._steps_per_epoch
+    print(f"train epoch {epoch + 1}/{self._num_epochs}: {examples} examples "
+          f"in {seconds:.1f} s, {rate:.1f} examples/s  "
+          f"{self._timer.line(step)}", flush=True)
     if logs is not None:
       logs["examples_per_second"] = rate
+      logs["seconds_left"] = self._timer.seconds_left(step)

@@ -15,6 +15,9 @@ encoder as a Hub encoder (for the best epoch's: `--nodo_train
 --init_checkpoint=<output_dir>` with the export flags).
 """
 
+# First, before TensorFlow loads: its start-up lines are hidden.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
+
 from absl import app
 from absl import flags
 import tensorflow as tf
@@ -26,6 +29,7 @@ from electra_tf import checkpoint_fit
 from electra_tf import cli
 from electra_tf import common_flags
 from electra_tf import configs
+from electra_tf import file_readers
 from electra_tf import finetuning
 from electra_tf import paths
 from electra_tf.convert import original_tf1
@@ -144,7 +148,13 @@ def main(argv):
     if released.do_lower_case is not None:
       do_lower_case = released.do_lower_case
   if hub_module:
-    module = hub.load(hub_module)
+    try:
+      module = hub.load(hub_module)
+    except (OSError, tf.errors.OpError) as e:
+      raise file_readers.DamagedFileError(
+          f"--hub_module {hub_module} does not load "
+          f"({file_readers.first_line(e)}): export it again. Nothing was "
+          "written.") from None
     vocab_file = module.vocab_file.asset_path.numpy().decode()
     do_lower_case = bool(module.do_lower_case.numpy())
   vocab_size = len(bert_tokenizer.read_vocab(vocab_file))  # names a bad file
@@ -199,7 +209,8 @@ def main(argv):
 
   finetuning.finetune(task, make_network, experiment.finetune,
                       _OUTPUT_DIR.value, strategy, do_train=_DO_TRAIN.value,
-                      init_checkpoint=kept, export=export)
+                      init_checkpoint=kept, export=export,
+                      log_every=common_flags.LOG_EVERY.value)
 
 
 if __name__ == "__main__":

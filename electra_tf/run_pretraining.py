@@ -7,6 +7,9 @@ Defaults: the tiny preset on the shipped State of the Union text, e.g.
   python -m electra_tf.run_pretraining --config=small --train_text=my.txt
 """
 
+# First, before TensorFlow loads: its start-up lines are hidden.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
+
 import contextlib
 import json
 import os
@@ -24,6 +27,7 @@ from electra_tf import configs
 from electra_tf import evaluation
 from electra_tf import flops
 from electra_tf import paths
+from electra_tf import progress
 from electra_tf import run_lock
 from electra_tf import runtime
 from electra_tf import trainer
@@ -61,8 +65,6 @@ _RESUME = flags.DEFINE_bool(
 _OVERWRITE = flags.DEFINE_bool(
     "overwrite", False, "With --noresume: delete everything an earlier run "
     "left in --model_dir (checkpoints, summaries, results) and start afresh.")
-_LOG_EVERY = flags.DEFINE_integer(
-    "log_every", 10, "Steps between progress lines and summaries.")
 _STEPS_PER_LOOP = flags.DEFINE_integer(
     "steps_per_loop", 100,
     "Most steps run in one compiled loop between returns to Python; loops "
@@ -89,7 +91,7 @@ _PEAK_TFLOPS = flags.DEFINE_float(
     "(all replicas together, e.g. 989 for one H100 SXM in bf16); the "
     "progress line then shows the model FLOPs utilisation (MFU).",
     lower_bound=0.0)
-for _name in ("checkpoint_every", "log_every", "steps_per_loop", "eval_every"):
+for _name in ("checkpoint_every", "steps_per_loop", "eval_every"):
   flags.register_validator(_name, lambda value: value > 0,
                            message=f"--{_name} must be a positive integer")
 paths.require_literal("model_dir")
@@ -180,17 +182,18 @@ def _write_summaries(writer, step, scalars):
 
 
 def _log(step, loss, metrics, rate, learning_rate, writer,
-         flops_per_example, peak_tflops):
+         flops_per_example, peak_tflops, timer):
   """The progress line; model FLOP/s count the paper's matmul FLOPs
   (`electra_tf.flops`), and their share of `peak_tflops` is the MFU."""
   tflops = rate * flops_per_example / 1e12
   utilisation = (f"  MFU {tflops / peak_tflops:.1%}" if peak_tflops else "")
-  print(f"step {step:>6}  loss {loss:.4f}  {_format(metrics)}  "
-        f"lr {learning_rate:.2e}  {rate:.1f} examples/s  "
-        f"{tflops:.3g} TFLOP/s{utilisation}", flush=True)
+  print(f"step {step:>6}/{timer.total_steps}  loss {loss:.4f}  "
+        f"{_format(metrics)}  lr {learning_rate:.2e}  {rate:.1f} examples/s  "
+        f"{tflops:.3g} TFLOP/s{utilisation}  {timer.line(step)}", flush=True)
   _write_summaries(writer, step, dict(
       loss=loss, **metrics, learning_rate=learning_rate,
-      examples_per_second=rate, model_tflops=tflops))
+      examples_per_second=rate, model_tflops=tflops,
+      seconds_left=timer.seconds_left(step)))
 
 
 def pretrain(config: configs.ExperimentConfig, vocab_file: str,
@@ -238,8 +241,11 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
         f"vocabulary {vocab_file} has {vocab_size} tokens, more than the "
         f"model's {config.model.discriminator.vocab_size} embeddings: give "
         f"--params_override=model.discriminator.vocab_size={vocab_size}")
+  resume_from = None
   if model_dir and resume:
-    _check_resumable(config, runtime.writer_directory(model_dir, strategy))
+    resume_from = _resume_point(runtime.writer_directory(model_dir, strategy))
+    if resume_from:
+      _check_resumable(config, resume_from)
   train_documents = (None if train_data
                      else text_examples.read_documents(train_text))
   held_out = None
@@ -288,13 +294,11 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
         _clear(checkpoint_dir)
         manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
                                              max_to_keep=3)
-      if resume and manager.latest_checkpoint:
+      if resume_from:
         # Slot variables do not exist yet; they are restored on creation.
-        checkpoint.restore(
-            manager.latest_checkpoint).assert_existing_objects_matched()
+        checkpoint.restore(resume_from).assert_existing_objects_matched()
         step = int(optimizer.iterations.numpy())
-        print(f"resumed from {manager.latest_checkpoint} at step {step}",
-              flush=True)
+        print(f"resumed from {resume_from} at step {step}", flush=True)
         if step >= train.num_train_steps:
           print(f"the run had already finished (train.num_train_steps "
                 f"{train.num_train_steps}); give a larger --num_train_steps "
@@ -329,9 +333,18 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
     if evaluate_model and step == 0:
       run_evaluation(0)  # where the curves start: what training adds
     logged_time = time.perf_counter()
+    timer = progress.StepTimer(train.num_train_steps, step)
     while step < train.num_train_steps:
       loop_end = min(step // n * n + n for n in intervals)
-      loss, metrics = train_loop(iterator, tf.constant(loop_end - step))
+      try:
+        loss, metrics = train_loop(iterator, tf.constant(loop_end - step))
+      except tf.errors.DataLossError as e:
+        if not train_data:
+          raise
+        kept = manager.latest_checkpoint if manager else None
+        raise pretraining_dataset.damaged_file_error(train_data, e, (
+            f"The run stopped before step {loop_end}; rerun to resume from "
+            f"{kept}." if kept else "Nothing was saved.")) from None
       step = int(optimizer.iterations.numpy())
       losses.append((step, float(loss)))
       if step % log_every == 0 or step == train.num_train_steps:
@@ -340,7 +353,8 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
         logged_step, logged_time = step, now
         learning_rate = float(optimizer.learning_rate(step - 1))
         _log(step, float(loss), {k: float(v) for k, v in metrics.items()},
-             rate, learning_rate, writer, flops_per_example, peak_tflops)
+             rate, learning_rate, writer, flops_per_example, peak_tflops,
+             timer)
       paused = time.perf_counter()
       if manager and (step % checkpoint_every == 0 or
                       step == train.num_train_steps):
@@ -360,15 +374,33 @@ def pretrain(config: configs.ExperimentConfig, vocab_file: str,
     return losses, evaluations
 
 
-def _check_resumable(config, checkpoint_dir):
-  """Refuses to resume the run in `checkpoint_dir` under other settings.
+def _resume_point(checkpoint_dir):
+  """The checkpoint a resumed run starts from, or None.
+
+  That is the newest one the directory lists whose files are there, so
+  moving a damaged checkpoint's files away resumes from the one before it.
+  A damaged one is refused by name, with that way out.
+  """
+  state = tf.train.get_checkpoint_state(checkpoint_dir)
+  present = [path for path in (state.all_model_checkpoint_paths if state
+                               else []) if tf.io.gfile.exists(path + ".index")]
+  if not present:
+    return None
+  checkpoint_fit.check_readable(present[-1], next_step=(
+      f"To resume from the one before it, move {present[-1]}.index and its "
+      f".data files out of {checkpoint_dir} and rerun; or start afresh with "
+      "--noresume --overwrite (deleting the run there), or use another "
+      "--model_dir. Nothing was changed."))
+  return present[-1]
+
+
+def _check_resumable(config, checkpoint_path):
+  """Refuses to resume the run of `checkpoint_path` under other settings.
 
   Only its length (train.num_train_steps) may change: any other setting
   would silently continue one run under another's.
   """
-  checkpoint_path = tf.train.latest_checkpoint(checkpoint_dir)
-  if not checkpoint_path:
-    return
+  checkpoint_dir = os.path.dirname(checkpoint_path)
   checkpoint_fit.check(config.model, checkpoint_path)
   saved = configs.run_config(checkpoint_dir)
   if not saved:
@@ -413,7 +445,7 @@ def main(argv):
            static_masks=_STATIC_MASKS.value, model_dir=_MODEL_DIR.value,
            checkpoint_every=_CHECKPOINT_EVERY.value, resume=_RESUME.value,
            overwrite=_OVERWRITE.value,
-           log_every=_LOG_EVERY.value, steps_per_loop=_STEPS_PER_LOOP.value,
+           log_every=common_flags.LOG_EVERY.value, steps_per_loop=_STEPS_PER_LOOP.value,
            jit_compile=_JIT_COMPILE.value, strategy=strategy,
            evaluate=_EVAL.value, eval_text=_EVAL_TEXT.value,
            eval_data=_EVAL_DATA.value, eval_every=_EVAL_EVERY.value,

@@ -17,8 +17,9 @@ Other run_pretraining flags (--config, --params_override, --train_text,
 table and plot of the runs already in --output_dir.
 """
 
-# Before TensorFlow: it sets TensorFlow's CPU kernels (see its __init__).
-import electra_tf  # pylint: disable=unused-import,g-bad-import-order
+# Before TensorFlow: our CPU kernels (see electra_tf/__init__), no start-up
+# lines of its own.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
 
 import json
 import os

@@ -30,8 +30,9 @@ the masked-LM model is the config's discriminator under the generator's
 MLM head.
 """
 
-# Before TensorFlow: it sets TensorFlow's CPU kernels (see its __init__).
-import electra_tf  # pylint: disable=unused-import,g-bad-import-order
+# Before TensorFlow: our CPU kernels (see electra_tf/__init__), no start-up
+# lines of its own.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
 
 import contextlib
 import itertools

@@ -7,6 +7,9 @@ With only --preprocessing_export_path (and --vocab_file), it writes the
 preprocessing model alone. Every target is checked before anything is written.
 """
 
+# First, before TensorFlow loads: its start-up lines are hidden.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
+
 from absl import app
 from absl import flags
 

@@ -64,19 +64,38 @@ CASES = [
       "--output_dir={tmp}/never"],
      "error: vocabulary {tmp}/big_vocab.txt has 40000 tokens, more than the "
      "model's 30522 embeddings"),
+    # Damaged files (more in test_damaged_files.py).
+    (["electra_tf.convert.convert_checkpoint",
+      "--hf_discriminator={tmp}/truncated_hf", "--output_dir={tmp}/never"],
+     "error: transformers config {tmp}/truncated_hf/config.json is damaged or "
+     "not JSON (Expecting property name enclosed in double quotes at line 1 "
+     "column 20). It should hold the model's sizes"),
+    (["electra_tf.run_finetuning", "--task=sst", f"--data_dir={SST}",
+      "--hub_module={tmp}/damaged_hub", "--output_dir={tmp}/never"],
+     "error: --hub_module {tmp}/damaged_hub does not load ("),
 ]
 
 
 def _run(command, cwd, **env):
+  # The binaries' own default, not one this process inherited or set.
+  inherited = {key: value for key, value in os.environ.items()
+               if key != "TF_CPP_MIN_LOG_LEVEL"}
   return subprocess.run(
       [sys.executable, "-m", *command], cwd=cwd,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO, **env),
+      env=dict(inherited, PYTHONPATH=REPO, **env),
       capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_user_errors_are_one_line(tmp_path):
   (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
   (tmp_path / "a_file").write_text("not a directory")
+  (tmp_path / "truncated_hf").mkdir()
+  (tmp_path / "truncated_hf" / "config.json").write_text(
+      '{"vocab_size": 30522, ')
+  (tmp_path / "truncated_hf" / "model.safetensors").write_bytes(b"\0" * 64)
+  (tmp_path / "damaged_hub").mkdir()
+  (tmp_path / "damaged_hub" / "saved_model.pb").write_bytes(
+      b"\x08\x01\x12\xff\xff\xff\xff\x0f")
   (tmp_path / "big_vocab.txt").write_text("\n".join(
       ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] +
       [f"word{i}" for i in range(40000 - 5)]) + "\n")
@@ -88,6 +107,9 @@ def test_user_errors_are_one_line(tmp_path):
   for (command, message), run in zip(cases, runs):
     assert run.returncode == 1, (command, run.stderr[-2000:])
     assert message in run.stderr, (command, run.stderr[-2000:])
+    # Quiet: nothing of the libraries' before our one line.
+    assert run.stderr.startswith(("error: ", "FATAL Flags parsing error")), (
+        command, run.stderr[-2000:])
     assert "Traceback" not in run.stderr, command
   assert not any(tmp_path.glob("never")) and not any(tmp_path.glob("out"))
 

@@ -3,6 +3,7 @@ evaluation of a kept model."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +43,9 @@ def _run(command):
   run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                        timeout=600, check=False)
   assert run.returncode == 0, run.stderr[-3000:]
+  # Quiet: no library's warnings (e.g. of saved values a restore left).
+  assert "WARNING" not in run.stderr and "Value in checkpoint" not in (
+      run.stderr), run.stderr[-3000:]
   return run.stdout
 
 
@@ -113,6 +117,28 @@ def test_best_epoch_is_kept_evaluates_and_exports_alone(files, finished,
   assert (json.loads((tmp_path / "scored" / "eval_results.json").read_text())
           == best["results"])
   _check_exports(files, serving, hub_encoder, best)
+
+
+def test_damaged_checkpoint_is_named_and_nothing_changed(files, finished,
+                                                        tmp_path):
+  output_dir = tmp_path / "copy"
+  shutil.copytree(finished[0], output_dir)
+  newest = output_dir / "checkpoints" / "ckpt-3"
+  data = newest.with_name("ckpt-3.data-00000-of-00001")
+  data.write_bytes(data.read_bytes()[:1000])
+  before = {path: path.read_bytes() for path in output_dir.rglob("*")
+            if path.is_file() and path.name != ".lock"}
+  run = subprocess.run(_command(files, output_dir), cwd=REPO,
+                       capture_output=True, text=True, timeout=300,
+                       check=False)
+  assert run.returncode == 1 and "Traceback" not in run.stderr
+  assert run.stderr.startswith(
+      f"error: checkpoint {newest} is damaged: {data}: "), run.stderr
+  assert (f"Move {newest.parent} out of the way (nothing was changed) and "
+          "rerun" in run.stderr)
+  assert f"--init_checkpoint={output_dir / 'best'}" in run.stderr
+  assert before == {path: path.read_bytes() for path in output_dir.rglob("*")
+                    if path.is_file() and path.name != ".lock"}
 
 
 def test_evaluation_only_needs_a_kept_model(files, tmp_path):

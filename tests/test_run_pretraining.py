@@ -25,13 +25,21 @@ def test_tiny_pretraining_learns_and_checkpoints(tmp_path, capsys):
       steps_per_loop=10, peak_tflops=0.01)
   printed = capsys.readouterr().out.splitlines()
   # Progress lines: examples/s, the model FLOP/s they make, the MFU.
-  progress = [re.search(r"([\d.]+) examples/s  ([\d.e+-]+) TFLOP/s  "
-                        r"MFU ([\d.]+)%$", line)
+  # and the time: elapsed, and left at the pace so far.
+  progress = [re.search(r"^step +(\d+)/80 .* ([\d.]+) examples/s  "
+                        r"([\d.e+-]+) TFLOP/s  MFU ([\d.]+)%  "
+                        r"elapsed (\d+):(\d\d)  left (\d+):(\d\d)$", line)
               for line in printed if line.startswith("step ")]
   assert len(progress) == 2 and all(progress)
+  (step, *_, minutes, seconds, left_minutes, left_seconds) = progress[0].groups()
+  elapsed, left = (int(minutes) * 60 + int(seconds),
+                   int(left_minutes) * 60 + int(left_seconds))
+  assert step == "40" and abs(left - elapsed) <= 1  # halfway
+  assert progress[1].groups()[0] == "80" and progress[1].group(7, 8) == (
+      "0", "00")
   per_example = flops.train_flops_per_example(config.model, 64)
   for match in progress:
-    rate, tflops, mfu = (float(value) for value in match.groups())
+    rate, tflops, mfu = (float(value) for value in match.groups()[1:4])
     assert tflops == pytest.approx(rate * per_example / 1e12, rel=0.01)
     assert mfu == pytest.approx(100 * tflops / 0.01, rel=0.01)
   # The last line says what the held-out numbers mean.

@@ -17,6 +17,9 @@ its checkpoints; `--config`, if also given, must agree.
 `--output_dir` gets an experiment.yaml too, so later commands need none.
 """
 
+# First, before TensorFlow loads: its start-up lines are hidden.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
+
 import os
 
 from absl import app

@@ -13,6 +13,7 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 
+from electra_tf import checkpoint_fit
 from electra_tf.configs import EncoderConfig
 from electra_tf.models import ElectraPretrainer
 
@@ -59,9 +60,13 @@ def read_checkpoint(path: str, network: str) -> Dict[str, np.ndarray]:
     raise ValueError(f"network must be one of {ElectraPretrainer.NETWORKS}, "
                      f"got {network!r}")
   try:
-    reader = tf.train.load_checkpoint(path)
+    tf.train.load_checkpoint(path)
   except (tf.errors.NotFoundError, ValueError) as e:
     raise FileNotFoundError(f"No TF checkpoint at {path}: {e}") from None
+  except tf.errors.OpError:
+    pass  # a damaged index, named next
+  checkpoint_fit.check_readable(path, next_step="Nothing was written.")
+  reader = tf.train.load_checkpoint(path)
   names = [n for n in reader.get_variable_to_shape_map()
            if not _OPTIMIZER_STATE.search(n)]
   own_embeddings = any(n.startswith("generator/embeddings/") for n in names)

@@ -11,6 +11,7 @@ import numpy as np
 import safetensors
 from safetensors import numpy as safetensors_numpy
 
+from electra_tf import file_readers
 from electra_tf.configs import EncoderConfig
 
 _HF_ACTIVATIONS = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}
@@ -109,8 +110,8 @@ def hf_vocabulary(path: str):
   settings = os.path.join(path, "tokenizer_config.json")
   do_lower_case = True
   if os.path.isfile(settings):
-    with open(settings, encoding="utf-8") as f:
-      do_lower_case = bool(json.load(f).get("do_lower_case", True))
+    do_lower_case = bool(file_readers.read_json(
+        settings, "tokenizer settings").get("do_lower_case", True))
   return vocab, do_lower_case
 
 
@@ -124,8 +125,9 @@ def read_hf_encoder_config(path: str) -> Optional[EncoderConfig]:
   config_file = os.path.join(directory, "config.json")
   if not os.path.isfile(config_file):
     return None
-  with open(config_file, encoding="utf-8") as f:
-    hf = json.load(f)
+  hf = file_readers.read_json(
+      config_file, "transformers config", next_step="It should hold the "
+      "model's sizes, as the release's config.json does")
   activation = hf.get("hidden_act", "gelu")
   activation = "gelu_tanh" if activation in _TANH_GELUS else activation
   if activation not in _HF_ACTIVATIONS:

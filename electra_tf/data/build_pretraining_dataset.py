@@ -7,6 +7,9 @@
 See `pretraining_records` for the format and the packing.
 """
 
+# First, before TensorFlow loads: its start-up lines are hidden.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
+
 from absl import flags
 
 from electra_tf import cli

@@ -8,6 +8,9 @@ WordPiece learner picks the pieces (`electra_tf.data.wordpiece_vocab`).
 Pretrain with the printed `--vocab_file` and `model.discriminator.vocab_size`.
 """
 
+# First, before TensorFlow loads: its start-up lines are hidden.
+from electra_tf import quiet_start  # pylint: disable=unused-import,g-bad-import-order
+
 import os
 
 from absl import flags

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from electra_tf import file_readers
 from electra_tf import paths
 
 _MASKED_LM_KEYS = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
@@ -41,6 +42,24 @@ def _files(file_pattern: str):
   return files
 
 
+def damaged_file_error(file_pattern: str, error: tf.errors.DataLossError,
+                       next_step: str) -> file_readers.DamagedFileError:
+  """The error to raise when reading `file_pattern` failed with `error`:
+  it names the first file that does not read whole (TFRecords check each
+  record's checksum), found by reading each file again."""
+  for path in _files(file_pattern):
+    try:
+      tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1)
+    except tf.errors.DataLossError as e:
+      error = e
+      break
+  else:
+    path = file_pattern
+  return file_readers.DamagedFileError(f"TFRecord file {path} is damaged "
+                    f"({file_readers.first_line(error)}): rebuild it with "
+                    "build_pretraining_dataset or leave it out. " + next_step)
+
+
 def read_examples(file_pattern: str, seq_length: int, max_predictions: int = 0,
                   static_masks: bool = False):
   """Every record of the files, in order, as a dict of numpy arrays.
@@ -56,6 +75,8 @@ def read_examples(file_pattern: str, seq_length: int, max_predictions: int = 0,
         f"The records of {file_pattern} are not pretraining examples of "
         f"{seq_length} tokens{' with static masks' if static_masks else ''}"
         f": {e.message.splitlines()[0]}") from None
+  except tf.errors.DataLossError as e:
+    raise damaged_file_error(file_pattern, e, "Nothing was written.") from None
   if not rows:
     raise ValueError(f"The TFRecord files of {file_pattern} hold no records")
   return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
