@@ -206,6 +206,8 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
         raise FileNotFoundError(
             f"Nothing to evaluate: no fine-tuned model in {output_dir} and no "
             "--init_checkpoint of one")
+    if do_train:
+      _check_resumable(output_dir)
     features, labels = task.train_data()
     num_examples = len(features["input_word_ids"])
     steps_per_epoch = math.ceil(num_examples / config.batch_size)
@@ -249,6 +251,19 @@ def finetune(task, make_network, config: configs.FinetuneConfig,
     return results
 
 
+def _check_resumable(output_dir):
+  """Refuses a damaged latest checkpoint before anything is written."""
+  latest = tf.train.latest_checkpoint(os.path.join(output_dir,
+                                                   CHECKPOINTS_DIR))
+  if latest:
+    best = tf.train.latest_checkpoint(os.path.join(output_dir, BEST_DIR))
+    checkpoint_fit.check_readable(latest, next_step=_MOVE_AWAY.format(
+        path=os.path.dirname(latest)) + (
+            f"; or fine-tune on from the best epoch's model with "
+            f"--init_checkpoint={os.path.dirname(best)} and another "
+            "--output_dir" if best else ""))
+
+
 def _train(model, task, features, labels, config, output_dir, checkpoint,
            keeper, steps_per_epoch, log_every):
   """Fits the remaining epochs, resuming from `output_dir`'s latest epoch."""
@@ -256,11 +271,6 @@ def _train(model, task, features, labels, config, output_dir, checkpoint,
   initial_epoch = 0
   latest = keeper.latest.latest_checkpoint
   if latest:
-    checkpoint_fit.check_readable(latest, next_step=_MOVE_AWAY.format(
-        path=keeper.latest.directory) + (
-            f"; or fine-tune on from the best epoch's model with "
-            f"--init_checkpoint={keeper.best.directory} and another "
-            f"--output_dir" if keeper.best.latest_checkpoint else ""))
     # Slot variables do not exist yet; they are restored on creation.
     status = checkpoint.restore(latest)
     status.assert_existing_objects_matched()
@@ -322,7 +332,7 @@ class _Progress(tf_keras.callbacks.Callback):
             (now - self._logged[0]))
     self._logged = (now, steps)
     loss = f"  loss {logs['loss']:.4f}" if logs and "loss" in logs else ""
-    print(f"epoch {self._epoch + 1}/{self._num_epochs}  step "
+    print(f"train epoch {self._epoch + 1}/{self._num_epochs}  step "
           f"{steps}/{self._steps_per_epoch}{loss}  {rate:.1f} examples/s  "
           f"{self._timer.line(self._epoch * self._steps_per_epoch + steps)}",
           flush=True)

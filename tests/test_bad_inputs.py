@@ -69,7 +69,7 @@ CASES = [
       "--hf_discriminator={tmp}/truncated_hf", "--output_dir={tmp}/never"],
      "error: transformers config {tmp}/truncated_hf/config.json is damaged or "
      "not JSON (Expecting property name enclosed in double quotes at line 1 "
-     "column 20). It should hold the model's sizes"),
+     "column 23). It should hold the model's sizes"),
     (["electra_tf.run_finetuning", "--task=sst", f"--data_dir={SST}",
       "--hub_module={tmp}/damaged_hub", "--output_dir={tmp}/never"],
      "error: --hub_module {tmp}/damaged_hub does not load ("),

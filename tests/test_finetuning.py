@@ -345,17 +345,31 @@ def test_command_line_fine_tunes_a_hub_export(tmp_path):
              "--config=tiny", f"--hub_module={tmp_path / 'hub'}",
              f"--output_dir={tmp_path / 'out'}",
              "--params_override=finetune.num_train_epochs=1",
-             "--intra_op_threads=1", "--inter_op_threads=1"]
+             "--intra_op_threads=1", "--inter_op_threads=1", "--log_every=10"]
+  # The binary's own default log level, not one this process set.
+  env = {key: value for key, value in os.environ.items()
+         if key != "TF_CPP_MIN_LOG_LEVEL"}
   run = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
-                       timeout=600, check=False)
+                       timeout=600, check=False, env=env)
   assert run.returncode == 0, run.stderr[-3000:]
+  # Quiet: no line of TensorFlow's (CUDA probing, oneDNN notices) or of
+  # tensorflow_hub's; the devices said once, in our words.
+  assert "cuInit" not in run.stderr and "oneDNN" not in run.stderr, (
+      run.stderr[-3000:])
+  assert "pkg_resources" not in run.stderr, run.stderr[-3000:]
+  assert run.stdout.startswith("no GPU found: on the CPU; ")
   assert "CPU threads: intra-op 1, inter-op 1" in run.stdout
+  # A line every 10 steps within the epoch, with the time left.
+  steps = re.findall(r"^train epoch 1/1  step (\d+)/25  loss [\d.]+  "
+                     r"[\d.]+ examples/s  elapsed \d+:\d\d  left \d+:\d\d$",
+                     run.stdout, re.M)
+  assert steps == ["10", "20"], run.stdout
   results = json.load(open(tmp_path / "out" / "eval_results.json"))
   assert 0.0 <= results["SST-2"]["accuracy"] <= 1.0
   assert "1 epochs of 25 steps" in run.stdout
   assert (tmp_path / "out" / "predictions" / "SST-2.tsv").exists()
   # Training speed, evaluation excluded, printed and summarised.
-  rate = re.search(r"train epoch 1: 400 examples in ([\d.]+) s, "
+  rate = re.search(r"train epoch 1/1: 400 examples in ([\d.]+) s, "
                    r"([\d.]+) examples/s", run.stdout)
   assert rate and float(rate[2]) == pytest.approx(400 / float(rate[1]),
                                                   rel=0.05)

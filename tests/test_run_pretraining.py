@@ -109,7 +109,7 @@ def test_tiny_pretraining_compiles_with_xla():
 
 @pytest.mark.parametrize("flag, message", [
     ("--config=medium", "No config file 'medium'"),
-    ("--log_every=0", "--log_every must be a positive integer"),
+    ("--log_every=0", "flag --log_every=0: 0 is not a positive integer"),
     ("--eval_every=0", "--eval_every must be a positive integer"),
     ("--eval_text=/nowhere/held_out.txt",
      "Text file not found: /nowhere/held_out.txt"),
