@@ -54,16 +54,12 @@ def _damage(checkpoint_path: str) -> str:
   return ""
 
 
-def sound_checkpoints(directory: str) -> List[str]:
-  """The checkpoints that `directory`'s `checkpoint` file lists and that
-  read whole, oldest first."""
+def listed_checkpoints(directory: str) -> List[str]:
+  """The checkpoints that `directory`'s `checkpoint` file lists and whose
+  index is there, oldest first."""
   state = tf.train.get_checkpoint_state(directory)
-  if state is None:
-    return []
-  paths = [p if os.path.isabs(p) else os.path.join(directory, p)
-           for p in state.all_model_checkpoint_paths]
-  return [p for p in paths if tf.io.gfile.exists(p + ".index")
-          and not _damage(p)]
+  paths = state.all_model_checkpoint_paths if state else []
+  return [p for p in paths if tf.io.gfile.exists(p + ".index")]
 
 
 def check_readable(checkpoint_path: str, next_step: str = ""):
@@ -74,7 +70,8 @@ def check_readable(checkpoint_path: str, next_step: str = ""):
   if not damage:
     return
   message = f"checkpoint {checkpoint_path} is damaged: {damage}. "
-  sound = sound_checkpoints(os.path.dirname(checkpoint_path))
+  sound = [path for path in listed_checkpoints(os.path.dirname(
+      checkpoint_path)) if not _damage(path)]
   message += (f"The newest sound checkpoint beside it is {sound[-1]}. "
               if sound else "No other checkpoint beside it is sound. ")
   raise DamagedCheckpointError(message + (next_step or "Nothing was changed."))

@@ -165,13 +165,13 @@ class _EvaluateAndKeep(tf_keras.callbacks.Callback):
   def _best_value(self):
     if not os.path.exists(self.best_file):
       return -math.inf
-    best = file_readers.read_json(
-        self.best_file, "the best epoch's record", next_step=_MOVE_AWAY.format(
-            path=os.path.dirname(self.best_file)))
+    next_step = _MOVE_AWAY.format(path=os.path.dirname(self.best_file))
+    best = file_readers.read_json(self.best_file, "the best epoch's record",
+                                  next_step=next_step)
     if not isinstance(best.get("value"), (int, float)):
       raise file_readers.DamagedFileError(
           f"the best epoch's record {self.best_file} has no number 'value'. "
-          + _MOVE_AWAY.format(path=os.path.dirname(self.best_file)))
+          + next_step)
     return best["value"]
 
 
@@ -312,7 +312,8 @@ class _Progress(tf_keras.callbacks.Callback):
     super().__init__()
     self._steps_per_epoch, self._batch_size = steps_per_epoch, batch_size
     self._num_epochs, self._log_every = num_epochs, log_every
-    self._epoch = self._timer = self._epoch_start = self._logged = None
+    self._epoch = self._timer = self._epoch_start = None
+    self._logged = None  # (time, step in the epoch) of the last line
 
   def on_epoch_begin(self, epoch, logs=None):
     if self._timer is None:  # the first epoch of this process
@@ -320,7 +321,8 @@ class _Progress(tf_keras.callbacks.Callback):
           self._num_epochs * self._steps_per_epoch,
           epoch * self._steps_per_epoch)
     self._epoch = epoch
-    self._epoch_start = self._logged = (time.perf_counter(), 0)
+    self._epoch_start = time.perf_counter()
+    self._logged = (self._epoch_start, 0)
 
   def on_train_batch_end(self, batch, logs=None):
     steps = batch + 1
@@ -338,7 +340,7 @@ class _Progress(tf_keras.callbacks.Callback):
           flush=True)
 
   def on_epoch_end(self, epoch, logs=None):
-    seconds = time.perf_counter() - self._epoch_start[0]
+    seconds = time.perf_counter() - self._epoch_start
     examples = self._steps_per_epoch * self._batch_size
     rate = examples / seconds
     step = (epoch + 1) * self._steps_per_epoch

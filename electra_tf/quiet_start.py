@@ -16,6 +16,9 @@ import os
 import sys
 import warnings
 
+from absl import flags
+from absl import logging as absl_logging
+
 
 def verbose() -> bool:
   """Whether the user asked for every library's lines."""
@@ -31,8 +34,6 @@ def quiet_libraries():
   settings at INFO) and their deprecation warnings, unless `verbose()`."""
   if verbose():
     return
-  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
-  from absl import flags  # pylint: disable=g-import-not-at-top
   if not flags.FLAGS["verbosity"].present:
     absl_logging.set_verbosity(absl_logging.ERROR)
   logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -381,9 +381,7 @@ def _resume_point(checkpoint_dir):
   moving a damaged checkpoint's files away resumes from the one before it.
   A damaged one is refused by name, with that way out.
   """
-  state = tf.train.get_checkpoint_state(checkpoint_dir)
-  present = [path for path in (state.all_model_checkpoint_paths if state
-                               else []) if tf.io.gfile.exists(path + ".index")]
+  present = checkpoint_fit.listed_checkpoints(checkpoint_dir)
   if not present:
     return None
   checkpoint_fit.check_readable(present[-1], next_step=(
@@ -445,7 +443,8 @@ def main(argv):
            static_masks=_STATIC_MASKS.value, model_dir=_MODEL_DIR.value,
            checkpoint_every=_CHECKPOINT_EVERY.value, resume=_RESUME.value,
            overwrite=_OVERWRITE.value,
-           log_every=common_flags.LOG_EVERY.value, steps_per_loop=_STEPS_PER_LOOP.value,
+           log_every=common_flags.LOG_EVERY.value,
+           steps_per_loop=_STEPS_PER_LOOP.value,
            jit_compile=_JIT_COMPILE.value, strategy=strategy,
            evaluate=_EVAL.value, eval_text=_EVAL_TEXT.value,
            eval_data=_EVAL_DATA.value, eval_every=_EVAL_EVERY.value,

@@ -55,9 +55,10 @@ def damaged_file_error(file_pattern: str, error: tf.errors.DataLossError,
       break
   else:
     path = file_pattern
-  return file_readers.DamagedFileError(f"TFRecord file {path} is damaged "
-                    f"({file_readers.first_line(error)}): rebuild it with "
-                    "build_pretraining_dataset or leave it out. " + next_step)
+  return file_readers.DamagedFileError(
+      f"TFRecord file {path} is damaged ({file_readers.first_line(error)}): "
+      "rebuild it with build_pretraining_dataset or leave it out. " +
+      next_step)
 
 
 def read_examples(file_pattern: str, seq_length: int, max_predictions: int = 0,
